@@ -1,0 +1,123 @@
+// Leases as the reference stores them: the subnet key `A.B.C.D-LEN[&v6-LEN6]` and the LeaseAttrs JSON
+// `{"PublicIP":…,"PublicIPv6":…,"BackendType":…,"BackendData":…,"BackendV6Data":…}`, byte for byte.
+import { getField } from './config.js';
+import { IP4Net, IP6Net, IPParseError, formatIP4, formatIP6, parseIP4, parseIP6 } from './ip.js';
+
+export interface LeaseAttrs {
+  /** IPv4 address other hosts reach us on; 0 ("0.0.0.0") when unset. */
+  publicIP: number;
+  publicIPv6: bigint | null;
+  /** Omitted from the JSON when empty (the udp backend writes none). */
+  backendType?: string;
+  /** Opaque to everyone but the backend that wrote it. */
+  backendData?: unknown;
+  backendV6Data?: unknown;
+}
+
+export interface Lease {
+  subnet: IP4Net;
+  ipv6Subnet: IP6Net | null;
+  attrs: LeaseAttrs;
+  /** A reservation is a key written without an etcd lease: it never expires. */
+  reservation: boolean;
+  /** When the lease runs out, if known (always known for our own lease; unset for reservations). */
+  expiration?: Date;
+}
+
+export type LeaseEvent = { type: 'added'; lease: Lease } | { type: 'removed'; lease: Lease };
+
+export class LeaseParseError extends Error {
+  override readonly name = 'LeaseParseError';
+}
+
+const KEY_RE = /(\d+\.\d+.\d+.\d+)-(\d+)(?:&([a-f\d:]+)-(\d+))?$/;
+
+/** The key suffix under `<prefix>/subnets/`: `10.5.52.0-24` or `10.5.52.0-24&2001:cafe:42:1::-64`. */
+export function subnetKey(subnet: IP4Net, ipv6Subnet: IP6Net | null): string {
+  const v4 = `${formatIP4(subnet.ip)}-${subnet.prefixLen}`;
+  return ipv6Subnet ? `${v4}&${formatIP6(ipv6Subnet.ip)}-${ipv6Subnet.prefixLen}` : v4;
+}
+
+/** Parses a subnet key (or a full etcd key ending in one) with the reference's suffix-anchored regex. */
+export function parseSubnetKey(key: string): { subnet: IP4Net; ipv6Subnet: IP6Net | null } {
+  const m = KEY_RE.exec(key);
+  if (!m) throw new LeaseParseError(`subnet key ${JSON.stringify(key)} does not match A.B.C.D-LEN[&IPv6-LEN]`);
+  try {
+    const subnet = new IP4Net(parseIP4(m[1]!), Number(m[2]));
+    const ipv6Subnet = m[3] === undefined ? null : new IP6Net(parseIP6(m[3]), Number(m[4]));
+    return { subnet, ipv6Subnet };
+  } catch (e) {
+    if (e instanceof IPParseError) throw new LeaseParseError(`subnet key ${JSON.stringify(key)}: ${e.message}`);
+    throw e;
+  }
+}
+
+/** Serialises attrs exactly as Go's json.Marshal(LeaseAttrs) does (field order, omitempty, compact). */
+export function encodeLeaseAttrs(attrs: LeaseAttrs): string {
+  const out: Record<string, unknown> = {
+    PublicIP: formatIP4(attrs.publicIP),
+    PublicIPv6: attrs.publicIPv6 === null ? null : formatIP6(attrs.publicIPv6),
+  };
+  if (attrs.backendType) out.BackendType = attrs.backendType;
+  if (!isEmptyRaw(attrs.backendData)) out.BackendData = attrs.backendData;
+  if (!isEmptyRaw(attrs.backendV6Data)) out.BackendV6Data = attrs.backendV6Data;
+  return goJSON(out);
+}
+
+/** Go's encoder escapes <, > and & inside strings; JSON.stringify does not. */
+function goJSON(v: unknown): string {
+  return JSON.stringify(v).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+function isEmptyRaw(v: unknown): boolean {
+  return v === undefined;
+}
+
+/** Parses a lease value (keys case-insensitive, like Go). Throws LeaseParseError naming the field. */
+export function decodeLeaseAttrs(text: string): LeaseAttrs {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    throw new LeaseParseError(`lease value is not JSON: ${JSON.stringify(text.slice(0, 200))}`);
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new LeaseParseError(`lease value is not a JSON object: ${JSON.stringify(text.slice(0, 200))}`);
+  }
+  const obj = raw as Record<string, unknown>;
+  const attrs: LeaseAttrs = {
+    publicIP: decodeIP(obj, 'PublicIP', parseIP4) ?? 0,
+    publicIPv6: decodeIP(obj, 'PublicIPv6', parseIP6),
+  };
+  const bt = getField(obj, 'BackendType');
+  if (bt !== undefined && bt !== null && typeof bt !== 'string') {
+    throw new LeaseParseError(`lease field BackendType must be a string, got ${JSON.stringify(bt)}`);
+  }
+  if (bt) attrs.backendType = bt;
+  const bd = getField(obj, 'BackendData');
+  if (bd !== undefined && bd !== null) attrs.backendData = bd;
+  const bd6 = getField(obj, 'BackendV6Data');
+  if (bd6 !== undefined && bd6 !== null) attrs.backendV6Data = bd6;
+  return attrs;
+}
+
+function decodeIP<T>(obj: Record<string, unknown>, field: string, parse: (s: string) => T): T | null {
+  const v = getField(obj, field);
+  if (v === undefined || v === null) return null;
+  if (typeof v !== 'string') throw new LeaseParseError(`lease field ${field} must be a string, got ${JSON.stringify(v)}`);
+  try {
+    return parse(v);
+  } catch (e) {
+    if (e instanceof IPParseError) throw new LeaseParseError(`lease field ${field}: ${e.message}`);
+    throw e;
+  }
+}
+
+export function sameSubnets(a: Pick<Lease, 'subnet' | 'ipv6Subnet'>, b: Pick<Lease, 'subnet' | 'ipv6Subnet'>): boolean {
+  return a.subnet.equals(b.subnet) && (a.ipv6Subnet === null ? b.ipv6Subnet === null : a.ipv6Subnet.equals(b.ipv6Subnet));
+}
+
+export function describeLease(lease: Lease): string {
+  const v6 = lease.ipv6Subnet ? ` ${lease.ipv6Subnet}` : '';
+  return `${lease.subnet}${v6} (public IP ${formatIP4(lease.attrs.publicIP)})`;
+}

@@ -1,0 +1,106 @@
+// The reference's lease acquisition decision (tryAcquireLease), as a pure function over the current
+// leases so that it can be tested without a store: reuse the lease that carries our public IP, else
+// take back the subnet of our previous run (from subnet.env) if it is free, else pick at random among
+// up to 100 free subnets.
+import type { NetworkConfig } from './config.js';
+import { IP4Net, IP6Net } from './ip.js';
+import type { Lease } from './lease.js';
+
+export interface AllocationInput {
+  config: NetworkConfig;
+  leases: readonly Lease[];
+  publicIP: number;
+  previousSubnet: IP4Net | null;
+  previousIPv6Subnet: IP6Net | null;
+  /** Uniform in [0, 1); injectable for tests. */
+  random: () => number;
+}
+
+export type Allocation =
+  /** Rewrite this existing lease (ours from an earlier run, or a reservation for our IP). */
+  | { kind: 'reuse'; lease: Lease; stale: Lease[] }
+  /** Create a new key with these subnets. */
+  | { kind: 'create'; subnet: IP4Net; ipv6Subnet: IP6Net | null; stale: Lease[]; from: 'previous' | 'random' }
+  | { kind: 'exhausted'; family: 'IPv4' | 'IPv6'; stale: Lease[] };
+
+const MAX_CANDIDATES = 100;
+
+/** Whether a subnet pair still fits the config (range and prefix length), as isSubnetConfigCompat. */
+export function fitsConfig(config: NetworkConfig, subnet: IP4Net, ipv6Subnet: IP6Net | null): boolean {
+  if (subnet.ip < config.subnetMin || subnet.ip > config.subnetMax || subnet.prefixLen !== config.subnetLen) {
+    return false;
+  }
+  if (!config.enableIPv6) return ipv6Subnet === null;
+  if (ipv6Subnet === null) return false;
+  return (
+    ipv6Subnet.ip >= config.ipv6SubnetMin &&
+    ipv6Subnet.ip <= config.ipv6SubnetMax &&
+    ipv6Subnet.prefixLen === config.ipv6SubnetLen
+  );
+}
+
+/**
+ * Decides how to get our lease. Leases carrying our public IP that no longer fit the config are
+ * returned as `stale` (the caller deletes them, as the reference does).
+ */
+export function allocate(input: AllocationInput): Allocation {
+  const { config, leases } = input;
+  const stale: Lease[] = [];
+  for (const lease of leases) {
+    if (lease.attrs.publicIP !== input.publicIP || input.publicIP === 0) continue;
+    if (fitsConfig(config, lease.subnet, lease.ipv6Subnet)) return { kind: 'reuse', lease, stale };
+    stale.push(lease);
+  }
+  const live = leases.filter((l) => !stale.includes(l));
+  const prev = previousSubnets(input, live);
+  if (prev) return { kind: 'create', ...prev, stale, from: 'previous' };
+
+  const subnet = pickFree4(config, live, input.random);
+  if (!subnet) return { kind: 'exhausted', family: 'IPv4', stale };
+  let ipv6Subnet: IP6Net | null = null;
+  if (config.enableIPv6) {
+    ipv6Subnet = pickFree6(config, live, input.random);
+    if (!ipv6Subnet) return { kind: 'exhausted', family: 'IPv6', stale };
+  }
+  return { kind: 'create', subnet, ipv6Subnet, stale, from: 'random' };
+}
+
+function previousSubnets(input: AllocationInput, live: readonly Lease[]): { subnet: IP4Net; ipv6Subnet: IP6Net | null } | null {
+  const subnet = input.previousSubnet;
+  if (!subnet) return null;
+  const ipv6Subnet = input.config.enableIPv6 ? input.previousIPv6Subnet : null;
+  if (live.some((l) => l.subnet.overlaps(subnet))) return null;
+  if (ipv6Subnet && live.some((l) => l.ipv6Subnet?.overlaps(ipv6Subnet))) return null;
+  if (!fitsConfig(input.config, subnet, ipv6Subnet)) return null;
+  return { subnet, ipv6Subnet };
+}
+
+function pickFree4(config: NetworkConfig, live: readonly Lease[], random: () => number): IP4Net | null {
+  const size = 2 ** (32 - config.subnetLen);
+  // Same-length leases are the common case: a set lookup keeps the scan linear in large clusters.
+  const sameLen = new Set(live.filter((l) => l.subnet.prefixLen === config.subnetLen).map((l) => l.subnet.ip));
+  const otherLen = live.filter((l) => l.subnet.prefixLen !== config.subnetLen).map((l) => l.subnet);
+  const free: IP4Net[] = [];
+  for (let ip = config.subnetMin; ip <= config.subnetMax && free.length < MAX_CANDIDATES; ip += size) {
+    if (sameLen.has(ip)) continue;
+    const candidate = new IP4Net(ip, config.subnetLen);
+    if (!otherLen.some((t) => t.overlaps(candidate))) free.push(candidate);
+  }
+  return pick(free, random);
+}
+
+function pickFree6(config: NetworkConfig, live: readonly Lease[], random: () => number): IP6Net | null {
+  const size = 1n << BigInt(128 - config.ipv6SubnetLen);
+  const taken = live.flatMap((l) => (l.ipv6Subnet ? [l.ipv6Subnet] : []));
+  const free: IP6Net[] = [];
+  for (let ip = config.ipv6SubnetMin; ip <= config.ipv6SubnetMax && free.length < MAX_CANDIDATES; ip += size) {
+    const candidate = new IP6Net(ip, config.ipv6SubnetLen);
+    if (!taken.some((t) => t.overlaps(candidate))) free.push(candidate);
+  }
+  return pick(free, random);
+}
+
+function pick<T>(xs: T[], random: () => number): T | null {
+  if (xs.length === 0) return null;
+  return xs[Math.min(xs.length - 1, Math.floor(random() * xs.length))]!;
+}

@@ -1,0 +1,135 @@
+// Keeps our lease: renews it `renewMargin` before it expires, and watches our key. When the key is
+// deleted or expires (or another host's lease replaces it), the lease is acquired again in process,
+// the same subnet while it is free. The reference daemon exits 0 at that point and relies on a restart.
+import { isAbort } from './abort.js';
+import { describeLease, type Lease, type LeaseEvent } from './lease.js';
+import type { Logger } from './log.js';
+import type { Registry, RegistryWatchItem } from './store.js';
+
+export interface KeepLeaseOptions {
+  registry: Registry;
+  logger: Logger;
+  renewMarginMs: number;
+  ttlSeconds: number;
+  retryDelayMs: number;
+  lease: Lease;
+  signal: AbortSignal;
+  /** Gets a lease again after ours was lost; retries by itself until the signal aborts. */
+  reacquire: (lost: Lease) => Promise<Lease>;
+  onChange: (lease: Lease) => void;
+}
+
+/** Resolves when `signal` aborts; never deletes or revokes the lease. */
+export async function keepLease(o: KeepLeaseOptions): Promise<void> {
+  await new LeaseKeeper(o).run();
+}
+
+class LeaseKeeper {
+  private lease: Lease;
+  private timer: NodeJS.Timeout | undefined;
+  /** Renewal and recovery both replace `lease`; they run one at a time through this chain. */
+  private queue: Promise<void> = Promise.resolve();
+
+  constructor(private readonly o: KeepLeaseOptions) {
+    this.lease = o.lease;
+  }
+
+  async run(): Promise<void> {
+    const stopTimer = (): void => clearTimeout(this.timer);
+    this.o.signal.addEventListener('abort', stopTimer, { once: true });
+    this.schedule(this.renewDelay());
+    try {
+      for await (const item of this.o.registry.watchSubnets(this.o.signal)) {
+        if (this.ownKeyLost(item)) await this.serial(() => this.recover());
+      }
+    } catch (e) {
+      if (!isAbort(e, this.o.signal)) throw e;
+    } finally {
+      stopTimer();
+      this.o.signal.removeEventListener('abort', stopTimer);
+      await this.queue;
+    }
+  }
+
+  private serial(task: () => Promise<void>): Promise<void> {
+    this.queue = this.queue.then(task, task);
+    return this.queue;
+  }
+
+  private renewDelay(): number {
+    const ttlMs = this.o.ttlSeconds * 1000;
+    const expiresIn = this.lease.expiration && !this.lease.reservation ? this.lease.expiration.getTime() - Date.now() : ttlMs;
+    return Math.max(0, expiresIn - this.o.renewMarginMs);
+  }
+
+  private schedule(delayMs: number): void {
+    clearTimeout(this.timer);
+    if (this.o.signal.aborted) return;
+    this.timer = setTimeout(() => void this.serial(() => this.renew()), delayMs);
+  }
+
+  private async renew(): Promise<void> {
+    const { registry, logger, signal } = this.o;
+    const l = this.lease;
+    try {
+      // A reservation is rewritten without a lease, so it stays one.
+      const ttl = l.reservation ? 0 : this.o.ttlSeconds;
+      this.lease = await registry.updateSubnet(l.subnet, l.ipv6Subnet, l.attrs, ttl, signal);
+      const until = this.lease.expiration ? `until ${this.lease.expiration.toISOString()}` : 'as a reservation (no expiry)';
+      logger.info(`renewed lease ${describeLease(this.lease)} ${until}`);
+      this.schedule(this.renewDelay());
+    } catch (e) {
+      if (isAbort(e, signal)) return;
+      logger.error(`failed to renew lease ${describeLease(l)}: ${(e as Error).message}; retrying in ${this.o.retryDelayMs / 1000}s`);
+      this.schedule(this.o.retryDelayMs);
+    }
+  }
+
+  private async recover(): Promise<void> {
+    const { logger, signal } = this.o;
+    const lost = this.lease;
+    clearTimeout(this.timer);
+    logger.warn(`lease ${describeLease(lost)} was deleted or has expired; acquiring it again (not exiting)`);
+    try {
+      const fresh = await this.o.reacquire(lost);
+      if (!fresh.subnet.equals(lost.subnet)) {
+        logger.warn(`subnet ${lost.subnet} was taken by another host meanwhile; now using ${fresh.subnet}`);
+      }
+      this.lease = fresh;
+      this.o.onChange(fresh);
+      this.schedule(this.renewDelay());
+    } catch (e) {
+      if (!isAbort(e, signal)) throw e;
+    }
+  }
+
+  /** Whether this change (or snapshot) leaves our key gone or held by someone else. */
+  private ownKeyLost(item: RegistryWatchItem): boolean {
+    if (item.kind === 'snapshot') {
+      const mine = item.leases.find((l) => l.subnet.equals(this.lease.subnet));
+      if (mine) this.noteOwnPut(mine);
+      return !mine || mine.attrs.publicIP !== this.lease.attrs.publicIP;
+    }
+    let lost = false;
+    for (const event of item.events) {
+      if (!event.lease.subnet.equals(this.lease.subnet)) continue;
+      lost = this.isLossEvent(event);
+    }
+    return lost;
+  }
+
+  private isLossEvent(event: LeaseEvent): boolean {
+    if (event.type === 'removed') return true;
+    if (event.lease.attrs.publicIP !== this.lease.attrs.publicIP) return true;
+    this.noteOwnPut(event.lease);
+    return false;
+  }
+
+  /** An operator may turn our lease into a reservation (a put without lease): keep it one from then on. */
+  private noteOwnPut(current: Lease): void {
+    if (current.reservation !== this.lease.reservation) {
+      this.o.logger.info(`lease ${describeLease(current)} is now ${current.reservation ? 'a reservation' : 'leased'}`);
+      this.lease = { ...this.lease, reservation: current.reservation };
+    }
+  }
+}

@@ -1,0 +1,159 @@
+// The etcd-style lease store: the reference's LocalManager on top of any `Registry` (etcd, or the
+// in-memory one in tests). It validates the network config, acquires our lease in the reference order,
+// keeps it (lease-keeper.ts) and follows everyone else's (lease-watcher.ts).
+//
+// Deliberately better than the reference: a lost creation race or an exhausted range is retried
+// instead of ending the daemon, and a reused reservation stays a reservation.
+import { abortReason, sleep } from './abort.js';
+import { allocate, type Allocation } from './allocate.js';
+import { ConfigError, checkNetworkConfig, parseNetworkConfig, type NetworkConfig } from './config.js';
+import type { IP4Net, IP6Net } from './ip.js';
+import { formatIP4 } from './ip.js';
+import { describeLease, type Lease, type LeaseAttrs, type LeaseEvent } from './lease.js';
+import { keepLease } from './lease-keeper.js';
+import { watchRemoteLeases } from './lease-watcher.js';
+import type { Logger } from './log.js';
+import { isRetryable, OutOfSubnetsError, SubnetExistsError, type LeaseStore, type Registry } from './store.js';
+
+export const SUBNET_TTL_SECONDS = 24 * 60 * 60;
+
+export interface LocalManagerOptions {
+  registry: Registry;
+  logger: Logger;
+  /** FLANNEL_SUBNET / FLANNEL_IPV6_SUBNET of the previous run (from subnet.env), if any. */
+  previousSubnet?: IP4Net | null;
+  previousIPv6Subnet?: IP6Net | null;
+  /** Renew this long before expiry (--subnet-lease-renew-margin, in ms). */
+  renewMarginMs: number;
+  /** TTL of leases we create; 24 h as the reference, shorter only in tests. */
+  ttlSeconds?: number;
+  /** Wait between attempts after a transient error or an exhausted range. */
+  retryDelayMs?: number;
+  random?: () => number;
+}
+
+/** How many creation races in a row we accept before waiting like for any other transient error. */
+const RACE_ATTEMPTS = 20;
+
+export class LocalManager implements LeaseStore {
+  readonly name = 'etcd';
+  private config: NetworkConfig | null = null;
+  private previousSubnet: IP4Net | null;
+  private previousIPv6Subnet: IP6Net | null;
+  private readonly ttlSeconds: number;
+  private readonly retryDelayMs: number;
+  private readonly random: () => number;
+
+  constructor(private readonly opts: LocalManagerOptions) {
+    this.previousSubnet = opts.previousSubnet ?? null;
+    this.previousIPv6Subnet = opts.previousIPv6Subnet ?? null;
+    this.ttlSeconds = opts.ttlSeconds ?? SUBNET_TTL_SECONDS;
+    this.retryDelayMs = opts.retryDelayMs ?? 10_000;
+    this.random = opts.random ?? Math.random;
+  }
+
+  async getNetworkConfig(signal: AbortSignal): Promise<NetworkConfig> {
+    const text = await this.opts.registry.getNetworkConfig(signal);
+    const cfg = checkNetworkConfig(parseNetworkConfig(text));
+    if (!cfg.enableIPv4) {
+      // Keys and allocation always carry an IPv4 subnet in etcd mode (the reference cannot do it either).
+      throw new ConfigError('EnableIPv4=false (IPv6-only) is not supported with the etcd lease store', 'EnableIPv4');
+    }
+    this.config = cfg;
+    return cfg;
+  }
+
+  async acquireLease(attrs: LeaseAttrs, signal: AbortSignal): Promise<Lease> {
+    const config = this.config ?? (await this.getNetworkConfig(signal));
+    for (let attempt = 1; ; attempt++) {
+      if (signal.aborted) throw abortReason(signal);
+      try {
+        const lease = await this.tryAcquire(config, attrs, signal);
+        this.opts.logger.info(`acquired lease ${describeLease(lease)}${lease.reservation ? ' (reservation)' : ''}`);
+        return lease;
+      } catch (e) {
+        if (!isRetryable(e) || signal.aborted) throw e;
+        await this.backOff(e as Error, attempt, signal);
+      }
+    }
+  }
+
+  private async backOff(e: Error, attempt: number, signal: AbortSignal): Promise<void> {
+    const log = this.opts.logger;
+    if (e instanceof SubnetExistsError && attempt < RACE_ATTEMPTS) {
+      log.info(`another host took the subnet first (${e.message}); trying another one`);
+      await sleep(Math.floor(this.random() * 100), signal);
+      return;
+    }
+    log.error(`failed to acquire a lease (attempt ${attempt}): ${e.message}; retrying in ${this.retryDelayMs / 1000}s`);
+    await sleep(this.retryDelayMs, signal);
+  }
+
+  private async tryAcquire(config: NetworkConfig, attrs: LeaseAttrs, signal: AbortSignal): Promise<Lease> {
+    const registry = this.opts.registry;
+    const leases = await registry.getSubnets(signal);
+    const decision = allocate({
+      config,
+      leases,
+      publicIP: attrs.publicIP,
+      previousSubnet: this.previousSubnet,
+      previousIPv6Subnet: this.previousIPv6Subnet,
+      random: this.random,
+    });
+    await this.deleteStale(decision, signal);
+    switch (decision.kind) {
+      case 'reuse': {
+        const old = decision.lease;
+        // A reservation is kept without an etcd lease (the reference attaches a 24 h one to it).
+        const ttl = old.reservation ? 0 : this.ttlSeconds;
+        return registry.updateSubnet(old.subnet, old.ipv6Subnet, attrs, ttl, signal);
+      }
+      case 'create':
+        if (decision.from === 'previous') this.opts.logger.info(`taking back subnet ${decision.subnet} of the previous run`);
+        return registry.createSubnet(decision.subnet, decision.ipv6Subnet, attrs, this.ttlSeconds, signal);
+      case 'exhausted':
+        throw new OutOfSubnetsError(outOfSubnetsMessage(config, decision.family, leases.length));
+    }
+  }
+
+  private async deleteStale(decision: Allocation, signal: AbortSignal): Promise<void> {
+    for (const lease of decision.stale) {
+      this.opts.logger.warn(`deleting lease ${describeLease(lease)}: it no longer fits the network config`);
+      await this.opts.registry.deleteSubnet(lease.subnet, lease.ipv6Subnet, signal);
+    }
+  }
+
+  keepLease(lease: Lease, signal: AbortSignal, onChange: (lease: Lease) => void): Promise<void> {
+    return keepLease({
+      registry: this.opts.registry,
+      logger: this.opts.logger,
+      renewMarginMs: this.opts.renewMarginMs,
+      ttlSeconds: this.ttlSeconds,
+      retryDelayMs: Math.min(this.retryDelayMs, 60_000),
+      lease,
+      signal,
+      reacquire: (lost) => {
+        // Prefer the subnet we just lost: step 3 of the acquisition takes it back while it is free.
+        this.previousSubnet = lost.subnet;
+        this.previousIPv6Subnet = lost.ipv6Subnet;
+        return this.acquireLease(lost.attrs, signal);
+      },
+      onChange,
+    });
+  }
+
+  watchLeases(ownSubnet: () => IP4Net | null, signal: AbortSignal): AsyncIterable<LeaseEvent[]> {
+    return watchRemoteLeases(this.opts.registry.watchSubnets(signal), ownSubnet);
+  }
+}
+
+function outOfSubnetsMessage(config: NetworkConfig, family: 'IPv4' | 'IPv6', leaseCount: number): string {
+  const range =
+    family === 'IPv4'
+      ? `${formatIP4(config.subnetMin)}..${formatIP4(config.subnetMax)} /${config.subnetLen}`
+      : `IPv6 /${config.ipv6SubnetLen} range`;
+  return (
+    `out of subnets: every ${family} subnet in ${range} is leased (${leaseCount} leases). ` +
+    'Leases of removed hosts expire after 24h; delete them sooner with etcdctl del, or widen the Network/SubnetMin/SubnetMax'
+  );
+}

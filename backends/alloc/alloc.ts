@@ -1,28 +1,40 @@
 // The reference's `alloc` backend: it only acquires the lease (PublicIP and nothing else) and programs
-// no data path. Useful on its own to hand out subnets, and as the smallest complete backend.
+// no data path. flannel-ts also follows the other hosts' leases and logs them as they come and go, so
+// an alloc-only deployment shows its cluster in the log.
 import type { Backend, BackendContext, Network } from '../backend.js';
 import type { NetworkConfig } from '../../subnet-lease/config.js';
-import type { Lease } from '../../subnet-lease/lease.js';
+import { describeLease, type Lease } from '../../subnet-lease/lease.js';
+import { isAbort } from '../../subnet-lease/abort.js';
 
 export function createAllocBackend(ctx: BackendContext): Backend {
   return {
     async registerNetwork(_config: NetworkConfig, signal: AbortSignal): Promise<Network> {
       const lease = await ctx.store.acquireLease({ publicIP: ctx.extIface.extAddr, publicIPv6: null }, signal);
-      return new AllocNetwork(lease, ctx.extIface.mtu);
+      return new AllocNetwork(ctx, lease);
     },
   };
 }
 
 class AllocNetwork implements Network {
-  constructor(
-    public lease: Lease,
-    readonly mtu: number,
-  ) {}
+  readonly mtu: number;
 
-  /** Nothing to program: waits for cancellation. */
-  run(signal: AbortSignal): Promise<void> {
-    if (signal.aborted) return Promise.resolve();
-    return new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+  constructor(
+    private readonly ctx: BackendContext,
+    public lease: Lease,
+  ) {
+    this.mtu = ctx.extIface.mtu;
+  }
+
+  /** Logs every other host's lease as it comes and goes, until `signal` aborts. */
+  async run(signal: AbortSignal): Promise<void> {
+    const log = this.ctx.logger;
+    try {
+      for await (const batch of this.ctx.store.watchLeases(() => this.lease.subnet, signal)) {
+        for (const event of batch) log.info(`peer ${event.type === 'added' ? 'added' : 'removed'}: ${describeLease(event.lease)}`);
+      }
+    } catch (e) {
+      if (!isAbort(e, signal)) throw e;
+    }
   }
 
   leaseChanged(lease: Lease): void {

@@ -1,0 +1,53 @@
+// Builds the lease store the flags ask for. Only etcd exists today; --kube-subnet-mgr is refused earlier
+// (see unsupported.ts) until the Kubernetes store lands.
+import { EtcdRegistry } from '../subnet-lease/etcd/registry.js';
+import { LocalManager } from '../subnet-lease/local-manager.js';
+import type { Logger } from '../subnet-lease/log.js';
+import type { LeaseStore, Registry } from '../subnet-lease/store.js';
+import type { Flags } from './flags.js';
+import { readPreviousSubnets } from './subnet-env.js';
+
+export interface StoreParts {
+  store: LeaseStore;
+  /** Closed by the daemon on exit. */
+  registry: Registry;
+}
+
+export async function createStore(flags: Flags, log: (component: string) => Logger): Promise<StoreParts> {
+  const logger = log('subnet');
+  // The previous run's subnet (from subnet.env) is taken back when it is still free.
+  const previous = await readPreviousSubnets(flags.subnetFile);
+  for (const w of previous.warnings) logger.error(w);
+  const registry = new EtcdRegistry({
+    endpoints: [...flags.etcdEndpoints],
+    prefix: flags.etcdPrefix,
+    keyFile: flags.etcdKeyfile || undefined,
+    certFile: flags.etcdCertfile || undefined,
+    caFile: flags.etcdCafile || undefined,
+    username: flags.etcdUsername || undefined,
+    password: flags.etcdPassword || undefined,
+    logger: log('etcd'),
+  });
+  const store = new LocalManager({
+    registry,
+    logger,
+    previousSubnet: previous.subnet,
+    previousIPv6Subnet: previous.ipv6Subnet,
+    renewMarginMs: flags.subnetLeaseRenewMargin * 60_000,
+    ...testOverrides(),
+  });
+  return { store, registry };
+}
+
+/**
+ * Test-only knobs (a 24 h lease cannot be waited for in a test): FLANNELTS_TEST_LEASE_TTL (seconds) and
+ * FLANNELTS_TEST_RENEW_MARGIN_MS. Not FLANNELD_* names, so they never collide with the flag environment.
+ */
+function testOverrides(): { ttlSeconds?: number; renewMarginMs?: number } {
+  const ttl = Number(process.env.FLANNELTS_TEST_LEASE_TTL);
+  const margin = Number(process.env.FLANNELTS_TEST_RENEW_MARGIN_MS);
+  return {
+    ...(ttl > 0 ? { ttlSeconds: ttl } : {}),
+    ...(margin > 0 ? { renewMarginMs: margin } : {}),
+  };
+}

@@ -1,0 +1,13 @@
+{
+  "targets": [
+    {
+      "target_name": "flannel_native",
+      "sources": ["src/addon.cc", "src/nl-socket.cc", "src/nl-monitor.cc", "src/netns.cc"],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
+      "cflags_cc!": ["-fno-exceptions"],
+      "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-fexceptions"],
+      "conditions": [["OS!='linux'", {"type": "none"}]]
+    }
+  ]
+}

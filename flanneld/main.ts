@@ -1,0 +1,76 @@
+#!/usr/bin/env node
+// flanneld's entry point and its one exit path: parse flags, run the daemon until SIGTERM/SIGINT
+// (exit 0, leaving the lease, subnet.env and the kernel state in place) or a fatal error (exit 1 with
+// one line saying what to fix).
+import { parseArgs } from './cli.js';
+import { runDaemon } from './daemon.js';
+import { FatalError } from './errors.js';
+import { FlagError } from './flags.js';
+import { createLogger, flagsForLog, type RootLogger } from './log.js';
+import { SUPPORTED_FLAGS, unsupportedFlags } from './unsupported.js';
+
+/** Features that exist beyond what unsupported.ts lists as supported: --iface by name or address. */
+const ALSO_SUPPORTED = ['iface'];
+
+export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs(argv, env);
+  } catch (e) {
+    if (!(e instanceof FlagError)) throw e;
+    process.stderr.write(`flanneld: ${e.message}\nRun flanneld --help for the list of flags.\n`);
+    return 1;
+  }
+  if (parsed.kind === 'help') {
+    process.stdout.write(parsed.text);
+    return 0;
+  }
+  if (parsed.kind === 'version') {
+    process.stderr.write(`${parsed.version}\n`);
+    return 0;
+  }
+  const { flags } = parsed;
+  const root = createLogger({ verbosity: flags.v, format: flags.logFormat, secrets: [flags.etcdPassword] });
+  const logger = root.child('main');
+  for (const w of parsed.warnings) logger.error(w);
+  const refused = unsupportedFlags(flags, new Set([...SUPPORTED_FLAGS, ...ALSO_SUPPORTED]));
+  if (refused.length > 0) return fatal(root, refused.join('; '));
+  logger.info('CLI flags config', flagsForLog(flags));
+
+  const controller = new AbortController();
+  const stop = (sig: NodeJS.Signals): void => {
+    logger.info(`received ${sig}, shutting down`);
+    // After the first signal the default action is back, so a second one kills the process.
+    process.removeListener('SIGINT', stop);
+    process.removeListener('SIGTERM', stop);
+    controller.abort();
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  try {
+    await runDaemon({ flags, log: (c) => root.child(c), signal: controller.signal });
+  } catch (e) {
+    return fatal(root, e instanceof FatalError ? e.message : describe(e));
+  }
+  await root.close();
+  return 0;
+}
+
+function describe(e: unknown): string {
+  return e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+}
+
+async function fatal(root: RootLogger, message: string): Promise<number> {
+  root.child('main').error(`fatal: ${message}`);
+  await root.close();
+  return 1;
+}
+
+// The gRPC client and timers may keep the loop alive after shutdown; the exit code is decided here.
+main(process.argv.slice(2), process.env).then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    process.stderr.write(`flanneld: unexpected error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,212 @@
+// The Registry on a real etcd v3 cluster, through the etcd3 client: the reference's keys, values,
+// lease TTLs and create-if-absent transaction, so this daemon and the Go flanneld can share a cluster.
+import { posix } from 'node:path';
+import { Etcd3 } from 'etcd3';
+import type { IKeyValue, ILeaseGrantResponse } from 'etcd3';
+import type { IP4Net, IP6Net } from '../ip.js';
+import { encodeLeaseAttrs, subnetKey } from '../lease.js';
+import type { Lease, LeaseAttrs } from '../lease.js';
+import type { Logger } from '../log.js';
+import { ConfigNotFoundError, SubnetExistsError } from '../store.js';
+import type { Registry, RegistryWatchItem } from '../store.js';
+import { buildClientOptions } from './client-options.js';
+import type { EtcdConnectionOptions } from './client-options.js';
+import { decodeStoredLease } from './decode.js';
+import { storeError } from './errors.js';
+import { abortError, raceAbort } from './signal.js';
+import { SubnetWatch } from './watch.js';
+import type { WatchSource, WatchStream } from './watch.js';
+
+export interface EtcdRegistryOptions extends EtcdConnectionOptions {
+  /** Key prefix; default '/coreos.com/network'. */
+  prefix?: string;
+  logger: Logger;
+}
+
+export const DEFAULT_ETCD_PREFIX = '/coreos.com/network';
+const EXAMPLE_CONFIG = '{"Network":"10.244.0.0/16","Backend":{"Type":"vxlan"}}';
+
+/** The smallest key greater than every key that starts with `prefix` (etcd's range_end for a prefix). */
+function prefixEnd(prefix: Buffer): Buffer {
+  const end = Buffer.from(prefix);
+  for (let i = end.length - 1; i >= 0; i--) {
+    if (end[i]! < 0xff) {
+      end[i]! += 1;
+      return end.subarray(0, i + 1);
+    }
+  }
+  return Buffer.from([0]);
+}
+
+export class EtcdRegistry implements Registry {
+  /** `<prefix>/config`. */
+  readonly configKey: string;
+  /** `<prefix>/subnets/`: the trailing slash keeps `<prefix>/subnets2/…` out of every range. */
+  readonly subnetsPrefix: string;
+  private readonly client: Etcd3;
+  private readonly endpoints: readonly string[];
+  private readonly logger: Logger;
+  /** Aborted by close(), so running watches end with the client. */
+  private readonly closing = new AbortController();
+
+  /** Connects lazily: the constructor only reads the TLS files (and throws LeaseStoreError if it cannot). */
+  constructor(opts: EtcdRegistryOptions) {
+    const prefix = opts.prefix ?? DEFAULT_ETCD_PREFIX;
+    this.configKey = posix.join(prefix, 'config');
+    this.subnetsPrefix = `${posix.join(prefix, 'subnets')}/`;
+    this.endpoints = [...opts.endpoints];
+    this.logger = opts.logger;
+    this.client = new Etcd3(buildClientOptions(opts, opts.logger));
+  }
+
+  /** The full etcd key of a subnet: `<prefix>/subnets/10.5.52.0-24[&v6-LEN]`. */
+  keyFor(subnet: IP4Net, ipv6Subnet: IP6Net | null): string {
+    return this.subnetsPrefix + subnetKey(subnet, ipv6Subnet);
+  }
+
+  /** Rejects with ConfigNotFoundError (retryable) while the key does not exist. */
+  async getNetworkConfig(signal: AbortSignal): Promise<string> {
+    const key = this.configKey;
+    const res = await this.call(`reading ${key}`, signal, () => this.client.kv.range({ key: Buffer.from(key) }));
+    const kv = res.kvs[0];
+    if (!kv) {
+      throw new ConfigNotFoundError(
+        'flannel config not found in etcd store. Did you create your config using etcdv3 API? ' +
+          `(key ${key} at etcd ${this.endpoints.join(',')}; for example: etcdctl put ${key} '${EXAMPLE_CONFIG}')`,
+      );
+    }
+    return kv.value.toString();
+  }
+
+  async getSubnets(signal: AbortSignal): Promise<Lease[]> {
+    return (await this.listSubnets(signal)).leases;
+  }
+
+  async getSubnet(subnet: IP4Net, ipv6Subnet: IP6Net | null, signal: AbortSignal): Promise<Lease | null> {
+    const key = this.keyFor(subnet, ipv6Subnet);
+    const res = await this.call(`reading ${key}`, signal, () => this.client.kv.range({ key: Buffer.from(key) }));
+    const kv = res.kvs[0];
+    return kv ? this.decode(kv) : null;
+  }
+
+  /**
+   * Grant(ttl), then Txn(Version(key) == 0 ? Put(key, value, lease)). A lost race or a failed Txn
+   * revokes the fresh lease, so nothing is left behind; the lost race is SubnetExistsError.
+   */
+  async createSubnet(subnet: IP4Net, ipv6Subnet: IP6Net | null, attrs: LeaseAttrs, ttlSeconds: number, signal: AbortSignal): Promise<Lease> {
+    const key = this.keyFor(subnet, ipv6Subnet);
+    const started = Date.now();
+    const grant = await this.grant(key, ttlSeconds, signal);
+    let succeeded: boolean;
+    try {
+      const res = await this.call(`creating ${key}`, signal, () =>
+        this.client.kv.txn({
+          compare: [{ key: Buffer.from(key), target: 'Version', result: 'Equal', version: 0 }],
+          success: [{ request_put: { key: Buffer.from(key), value: Buffer.from(encodeLeaseAttrs(attrs)), lease: grant.ID } }],
+        }),
+      );
+      succeeded = res.succeeded;
+    } catch (e) {
+      await this.revoke(grant.ID, key);
+      throw e;
+    }
+    if (!succeeded) {
+      await this.revoke(grant.ID, key);
+      throw new SubnetExistsError(`subnet already exists: ${key} at etcd ${this.endpoints.join(',')}`);
+    }
+    return { subnet, ipv6Subnet, attrs, reservation: false, expiration: new Date(started + Number(grant.TTL) * 1000) };
+  }
+
+  /** A plain Put; with ttlSeconds > 0 on a new lease (the old one expires by itself), else without one. */
+  async updateSubnet(subnet: IP4Net, ipv6Subnet: IP6Net | null, attrs: LeaseAttrs, ttlSeconds: number, signal: AbortSignal): Promise<Lease> {
+    const key = this.keyFor(subnet, ipv6Subnet);
+    const value = Buffer.from(encodeLeaseAttrs(attrs));
+    if (ttlSeconds === 0) {
+      await this.call(`writing reservation ${key}`, signal, () => this.client.kv.put({ key: Buffer.from(key), value }));
+      return { subnet, ipv6Subnet, attrs, reservation: true };
+    }
+    const started = Date.now();
+    const grant = await this.grant(key, ttlSeconds, signal);
+    await this.call(`writing ${key}`, signal, () => this.client.kv.put({ key: Buffer.from(key), value, lease: grant.ID }));
+    return { subnet, ipv6Subnet, attrs, reservation: false, expiration: new Date(started + Number(grant.TTL) * 1000) };
+  }
+
+  async deleteSubnet(subnet: IP4Net, ipv6Subnet: IP6Net | null, signal: AbortSignal): Promise<void> {
+    const key = this.keyFor(subnet, ipv6Subnet);
+    await this.call(`deleting ${key}`, signal, () => this.client.kv.deleteRange({ key: Buffer.from(key) }));
+  }
+
+  /** See Registry.watchSubnets; also ends when the registry is closed. */
+  watchSubnets(signal: AbortSignal): AsyncIterable<RegistryWatchItem> {
+    const both = AbortSignal.any([signal, this.closing.signal]);
+    return new SubnetWatch(this.watchSource(), both).run();
+  }
+
+  /** Ends running watches and closes the connections. Safe to call twice. */
+  async close(): Promise<void> {
+    if (this.closing.signal.aborted) return;
+    this.closing.abort(new Error('etcd registry closed'));
+    this.client.close();
+  }
+
+  /** One range request over the subnets prefix, with the revision it reflects (the watch resumes after it). */
+  private async listSubnets(signal: AbortSignal): Promise<{ leases: Lease[]; revision: bigint }> {
+    const key = Buffer.from(this.subnetsPrefix);
+    const res = await this.call(`listing ${this.subnetsPrefix}`, signal, () =>
+      this.client.kv.range({ key, range_end: prefixEnd(key) }),
+    );
+    const leases = res.kvs.map((kv) => this.decode(kv)).filter((l): l is Lease => l !== null);
+    return { leases, revision: BigInt(res.header.revision) };
+  }
+
+  private decode(kv: IKeyValue): Lease | null {
+    return decodeStoredLease(kv.key.toString(), kv.value.toString(), kv.lease === '0', this.logger);
+  }
+
+  private watchSource(): WatchSource {
+    const key = Buffer.from(this.subnetsPrefix);
+    return {
+      key,
+      rangeEnd: prefixEnd(key),
+      endpoints: this.endpoints,
+      logger: this.logger,
+      list: (signal) => this.listSubnets(signal),
+      open: (): Promise<WatchStream> => this.client.watchClient.watch(),
+      refreshAuth: async (signal) => {
+        await this.call('refreshing the auth token', signal, () =>
+          this.client.kv.range({ key: Buffer.from(this.configKey), count_only: true }),
+        );
+      },
+    };
+  }
+
+  /** A lease granted after the caller gave up is revoked at once rather than left for its TTL. */
+  private grant(key: string, ttlSeconds: number, signal: AbortSignal): Promise<ILeaseGrantResponse> {
+    return this.call(
+      `granting a ${ttlSeconds} s lease for ${key}`,
+      signal,
+      () => this.client.leaseClient.leaseGrant({ TTL: ttlSeconds }),
+      (late) => void this.revoke(late.ID, key),
+    );
+  }
+
+  /** Best effort: a lease we fail to revoke still expires after its TTL. */
+  private async revoke(id: string, key: string): Promise<void> {
+    try {
+      await this.client.leaseClient.leaseRevoke({ ID: id });
+    } catch (e) {
+      this.logger.warn(`could not revoke unused lease ${id} for ${key} (it expires by itself): ${(e as Error).message}`, { key });
+    }
+  }
+
+  /** Runs one request: abortable by `signal`, errors mapped to lease-store errors naming `what` and the endpoints. */
+  private async call<T>(what: string, signal: AbortSignal, fn: () => Promise<T>, dispose?: (v: T) => void): Promise<T> {
+    if (signal.aborted) throw abortError(signal);
+    try {
+      return await raceAbort(fn(), signal, dispose);
+    } catch (e) {
+      if (signal.aborted) throw e;
+      throw storeError(e, what, this.endpoints);
+    }
+  }
+}

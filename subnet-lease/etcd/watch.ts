@@ -1,0 +1,177 @@
+// The subnet watch as an explicit state machine over etcd's raw Watch stream (not etcd3's WatchBuilder,
+// which replays from its own idea of the revision and turns compaction into an opaque error):
+//
+//   snapshot ──▶ follow(from R+1) ──event──▶ follow … ──stream error──▶ backoff ──▶ follow(from last+1)
+//       ▲                          └──compacted──▶ snapshot (re-list, so nothing is lost)
+//
+// The resume point is the highest revision actually delivered (event mod_revision, or a progress
+// notification's header), not the response header: etcd's catch-up batches may carry a header
+// revision ahead of the events they contain.
+import { EtcdAuthenticationFailedError, EtcdInvalidAuthTokenError, EtcdPermissionDeniedError, castGrpcErrorMessage } from 'etcd3';
+import type { IDuplexStream, IEvent, IWatchRequest, IWatchResponse } from 'etcd3';
+import type { Lease, LeaseEvent } from '../lease.js';
+import type { Logger } from '../log.js';
+import { StoreUnavailableError } from '../store.js';
+import type { RegistryWatchItem } from '../store.js';
+import { decodeRemovedLease, decodeStoredLease } from './decode.js';
+import { errorLabel, isTransient, storeError, typedEtcdError } from './errors.js';
+import { Backoff, pause, raceAbort } from './signal.js';
+import { StreamReader } from './stream-reader.js';
+
+export type WatchStream = IDuplexStream<IWatchRequest, IWatchResponse>;
+
+/** What the watch needs from the registry: a list, a stream factory, and the key range. */
+export interface WatchSource {
+  /** One range request over the subnets prefix, with the store revision it reflects. */
+  list(signal: AbortSignal): Promise<{ leases: Lease[]; revision: bigint }>;
+  /** Opens a new gRPC Watch stream. */
+  open(): Promise<WatchStream>;
+  /** A cheap unary call, which makes etcd3 fetch a fresh auth token after the old one expired. */
+  refreshAuth(signal: AbortSignal): Promise<void>;
+  readonly key: Buffer;
+  readonly rangeEnd: Buffer;
+  readonly endpoints: readonly string[];
+  readonly logger: Logger;
+}
+
+const INITIAL_BACKOFF_MS = 100;
+const MAX_BACKOFF_MS = 5000;
+
+/** Ends the current stream; `error` set means "back off, then resume", unset means "go on at once". */
+type StreamEnd = { error?: unknown };
+
+export class SubnetWatch {
+  /** The last revision delivered to the consumer; null while a (re-)snapshot is needed. */
+  private revision: bigint | null = null;
+  private readonly backoff = new Backoff(INITIAL_BACKOFF_MS, MAX_BACKOFF_MS);
+  private failures = 0;
+
+  constructor(
+    private readonly src: WatchSource,
+    private readonly signal: AbortSignal,
+  ) {}
+
+  /** Snapshot, then events, until the signal aborts. Throws only final (non-retryable) errors. */
+  async *run(): AsyncGenerator<RegistryWatchItem, void, undefined> {
+    while (!this.signal.aborted) {
+      if (this.revision === null) {
+        const snapshot = await this.snapshot();
+        if (snapshot) yield snapshot;
+        continue;
+      }
+      const end = yield* this.follow(this.revision + 1n);
+      if (end.error !== undefined && !this.signal.aborted) await this.recover(end.error);
+    }
+  }
+
+  private async snapshot(): Promise<RegistryWatchItem | null> {
+    try {
+      const { leases, revision } = await this.src.list(this.signal);
+      this.revision = revision;
+      return { kind: 'snapshot', leases };
+    } catch (e) {
+      if (!this.signal.aborted) await this.recover(e);
+      return null;
+    }
+  }
+
+  /** Logs, refreshes the auth token when that was the problem, and waits out the backoff. */
+  private async recover(e: unknown): Promise<void> {
+    if (!isTransient(e)) throw storeError(e, 'watching subnets', this.src.endpoints);
+    this.failures++;
+    const delay = this.backoff.next();
+    const err = typedEtcdError(e);
+    this.src.logger.warn(`subnet watch interrupted (${errorLabel(err)}: ${err.message}); retrying in ${delay} ms`, {
+      endpoints: this.src.endpoints.join(','),
+      attempt: this.failures,
+    });
+    if (err instanceof EtcdInvalidAuthTokenError) await this.src.refreshAuth(this.signal).catch(() => undefined);
+    await pause(delay, this.signal);
+  }
+
+  private async *follow(from: bigint): AsyncGenerator<RegistryWatchItem, StreamEnd, undefined> {
+    let reader: StreamReader;
+    try {
+      reader = new StreamReader(await raceAbort(this.src.open(), this.signal, (s) => s.cancel()));
+    } catch (e) {
+      return { error: e };
+    }
+    const closeOnAbort = (): void => reader.close();
+    this.signal.addEventListener('abort', closeOnAbort, { once: true });
+    try {
+      reader.write({
+        create_request: { key: this.src.key, range_end: this.src.rangeEnd, start_revision: from.toString(), progress_notify: true },
+      });
+      for (;;) {
+        const msg = await reader.next(this.signal);
+        if (msg === null) return {};
+        if (msg.kind === 'failed') return { error: msg.error };
+        const outcome = this.handle(msg.response);
+        if (outcome.items) yield outcome.items;
+        if (outcome.end) return outcome.end;
+      }
+    } finally {
+      this.signal.removeEventListener('abort', closeOnAbort);
+      reader.close();
+    }
+  }
+
+  private handle(res: IWatchResponse): { items?: RegistryWatchItem; end?: StreamEnd } {
+    if (res.compact_revision && res.compact_revision !== '0') return { end: this.compacted(res.compact_revision) };
+    if (res.canceled) return { end: { error: this.cancelError(res.cancel_reason) } };
+    if (res.created) return this.connected();
+    if (res.events.length === 0) {
+      // A progress notification: every change up to header.revision has been delivered.
+      this.advance(res.header.revision);
+      return {};
+    }
+    const events: LeaseEvent[] = [];
+    for (const ev of res.events) {
+      const decoded = this.decode(ev);
+      if (decoded) events.push(decoded);
+      this.advance(ev.kv.mod_revision);
+    }
+    return events.length > 0 ? { items: { kind: 'events', events } } : {};
+  }
+
+  private connected(): Record<string, never> {
+    if (this.failures > 0) {
+      this.src.logger.info(`subnet watch reconnected, resuming after revision ${this.revision}`, {
+        endpoints: this.src.endpoints.join(','),
+      });
+    }
+    this.failures = 0;
+    this.backoff.reset();
+    return {};
+  }
+
+  private compacted(compactRevision: string): StreamEnd {
+    this.src.logger.info(
+      `subnet watch: revision ${this.revision} was compacted (compact revision ${compactRevision}); re-listing`,
+      { endpoints: this.src.endpoints.join(',') },
+    );
+    this.revision = null;
+    return {};
+  }
+
+  private cancelError(reason: string): Error {
+    const err = castGrpcErrorMessage(reason || 'watch canceled by etcd');
+    if (err instanceof EtcdPermissionDeniedError || err instanceof EtcdAuthenticationFailedError) return err;
+    return new StoreUnavailableError(`etcd canceled the subnet watch: ${reason || 'no reason given'}`);
+  }
+
+  private advance(revision: string): void {
+    const r = BigInt(revision);
+    if (this.revision === null || r > this.revision) this.revision = r;
+  }
+
+  private decode(ev: IEvent): LeaseEvent | null {
+    const key = ev.kv.key.toString();
+    if (ev.type === 'Delete') {
+      const lease = decodeRemovedLease(key, this.src.logger);
+      return lease && { type: 'removed', lease };
+    }
+    const lease = decodeStoredLease(key, ev.kv.value.toString(), ev.kv.lease === '0', this.src.logger);
+    return lease && { type: 'added', lease };
+  }
+}

@@ -1,0 +1,41 @@
+// The only place that loads the C++ addon. Its raw surface is typed here; everything else goes through
+// KernelNative (kernel.ts), which validates arguments before they reach these functions.
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { NativeError, errnoNumber } from './errors.js';
+
+export interface RawSocket {
+  /** Sends a buffer of netlink requests; resolves with every non-ACK answer. One call in flight at a time. */
+  transact(requests: Buffer): Promise<Buffer>;
+  close(): void;
+}
+
+export interface RawMonitor {
+  close(): void;
+}
+
+export interface RawAddon {
+  NlSocket: new (netnsPath: string) => RawSocket;
+  NlMonitor: new (netnsPath: string, groups: number, cb: (err: Error | null, datagram: Buffer | null) => void) => RawMonitor;
+  writeSysctl(netnsPath: string, key: string, value: string): void;
+}
+
+let cached: RawAddon | null = null;
+
+/** Where the addon is looked for: $FLANNEL_NATIVE_ADDON, else native/build/Release next to the sources. */
+export function addonPath(): string {
+  // dist/native/addon.js -> <repo>/native/build/Release
+  return process.env.FLANNEL_NATIVE_ADDON ?? fileURLToPath(new URL('../../native/build/Release/flannel_native.node', import.meta.url));
+}
+
+/** Loads the addon once. Throws NativeError ENOENT with the build command when it has not been built. */
+export function loadAddon(): RawAddon {
+  if (cached) return cached;
+  const path = addonPath();
+  if (!existsSync(path)) {
+    throw new NativeError('ENOENT', errnoNumber('ENOENT'), 'dlopen', `native addon ${path} not found; build it with "npm run build" (node native/build-addon.mjs)`);
+  }
+  cached = createRequire(import.meta.url)(path) as RawAddon;
+  return cached;
+}

@@ -1,0 +1,230 @@
+// The Native interface on the real kernel: rtnetlink through the C++ addon, in the network namespace
+// the handle was opened in (the process's own by default, so a daemon started with `ip netns exec`
+// just works; tests pass the path of a namespace they made).
+import { loadAddon, type RawAddon, type RawMonitor } from './addon.js';
+import { canonicalIP } from './addr.js';
+import { NativeBase } from './base.js';
+import { type NativeError, fromAddonError } from './errors.js';
+import * as C from './netlink/constants.js';
+import { type RawMsg, decodeAddr, decodeFdb, decodeLink, decodeNeigh, decodeRoute, splitMessages } from './netlink/decode.js';
+import * as E from './netlink/encode.js';
+import { type Answer, Transport, answerError } from './netlink/transport.js';
+import { type NOp, describeOp, normalizeOp } from './ops.js';
+import type { Addr, AddrSpec, FdbEntry, Family, Link, LinkChange, LinkEvent, Native, Neigh, Op, Route, VxlanLinkSpec } from './types.js';
+import { RT_TABLE_MAIN } from './types.js';
+import { checkCIDR, checkFamily, checkIP, checkIfName, checkIndex, checkInt, checkMAC, checkSysctlKey } from './validate.js';
+
+export interface OpenOptions {
+  /** A namespace name (looked up in /run/netns) or a path like /proc/<pid>/ns/net. Default: our own. */
+  netns?: string;
+}
+
+/** Opens a handle on the kernel. Throws NativeError (e.g. ENOENT for a missing namespace). */
+export function openNative(opts: OpenOptions = {}): Native {
+  return new KernelNative(loadAddon(), netnsPath(opts.netns));
+}
+
+function netnsPath(netns: string | undefined): string {
+  if (!netns) return '';
+  return netns.includes('/') ? netns : `/run/netns/${netns}`;
+}
+
+const DUMP_RETRIES = 5;
+
+class KernelNative extends NativeBase implements Native {
+  private readonly transport: Transport;
+  private readonly monitors = new Set<RawMonitor>();
+
+  constructor(
+    private readonly addon: RawAddon,
+    private readonly netns: string,
+  ) {
+    super();
+    try {
+      this.transport = new Transport(new addon.NlSocket(netns));
+    } catch (e) {
+      throw fromAddonError(e, `opening rtnetlink in ${netns || 'the current namespace'}`);
+    }
+  }
+
+  private async single(ctx: string, syscall: string, build: (w: import('./netlink/writer.js').MsgWriter, seq: number) => void): Promise<Answer> {
+    const [a] = await this.transport.request(ctx, (w, next) => build(w, next()));
+    const err = answerError(a!, syscall, ctx);
+    if (err) throw err;
+    return a!;
+  }
+
+  private async dump<T>(what: 'link' | 'addr' | 'route' | 'neigh' | 'fdb', f: E.DumpFilter, decode: (m: RawMsg) => T | null): Promise<T[]> {
+    const ctx = `${what} dump`;
+    for (let attempt = 1; ; attempt++) {
+      const a = await this.single(ctx, 'RTM_GET', (w, seq) => E.encodeDump(w, what, seq, f));
+      if (a.interrupted && attempt < DUMP_RETRIES) continue;
+      return a.msgs.map(decode).filter((x): x is T => x !== null);
+    }
+  }
+
+  async linkGet(name: string): Promise<Link | null> {
+    const ctx = `link get ${checkIfName('link get', name)}`;
+    try {
+      const a = await this.single(ctx, 'RTM_GETLINK', (w, seq) => E.encodeLinkGet(w, name, seq));
+      return a.msgs.map(decodeLink).find((l) => l !== null) ?? null;
+    } catch (e) {
+      if ((e as NativeError).code === 'ENODEV') return null;
+      throw e;
+    }
+  }
+
+  linkList(): Promise<Link[]> {
+    return this.dump('link', {}, decodeLink);
+  }
+
+  async linkAddVxlan(spec: VxlanLinkSpec): Promise<Link> {
+    const s = checkVxlanSpec(spec);
+    const ctx = `link add ${s.name} type vxlan id ${s.vni}`;
+    await this.single(ctx, 'RTM_NEWLINK', (w, seq) => E.encodeVxlanAdd(w, s, seq));
+    const link = await this.linkGet(s.name);
+    if (!link) throw answerError({ msgs: [], errno: 19, interrupted: false }, 'RTM_GETLINK', `${ctx}: link vanished after creation`)!;
+    return link;
+  }
+
+  async linkDelete(index: number): Promise<void> {
+    const i = checkIndex('link delete', index);
+    await this.single(`link delete #${i}`, 'RTM_DELLINK', (w, seq) => E.encodeLinkDel(w, i, seq));
+  }
+
+  async linkSet(index: number, change: LinkChange): Promise<void> {
+    const i = checkIndex('link set', index);
+    const ch: LinkChange = {};
+    if (change.up !== undefined) ch.up = change.up === true;
+    if (change.mtu !== undefined) ch.mtu = checkInt('link set', 'mtu', change.mtu, 68, 65535);
+    if (change.mac !== undefined) ch.mac = checkMAC('link set', 'mac', change.mac);
+    await this.single(`link set #${i} ${JSON.stringify(ch)}`, 'RTM_NEWLINK', (w, seq) => E.encodeLinkSet(w, i, ch, seq));
+  }
+
+  addrList(filter: { ifindex?: number; family?: Family } = {}): Promise<Addr[]> {
+    const family = checkFamily('addr list', filter.family);
+    const ifindex = filter.ifindex === undefined ? undefined : checkIndex('addr list', filter.ifindex);
+    return this.dump('addr', { family, ifindex }, decodeAddr);
+  }
+
+  addrAdd(addr: AddrSpec): Promise<void> {
+    return this.addr(false, addr);
+  }
+
+  addrDelete(addr: AddrSpec): Promise<void> {
+    return this.addr(true, addr);
+  }
+
+  private async addr(del: boolean, addr: AddrSpec): Promise<void> {
+    const verb = del ? 'addr delete' : 'addr add';
+    const i = checkIndex(verb, addr.ifindex);
+    const { family, ip } = checkCIDR(verb, 'address', `${addr.address}/${addr.prefixLen}`);
+    const ctx = `${verb} ${ip}/${addr.prefixLen} dev #${i}`;
+    await this.single(ctx, del ? 'RTM_DELADDR' : 'RTM_NEWADDR', (w, seq) => E.encodeAddr(w, del, family, i, canonicalIP(ip), addr.prefixLen, seq));
+  }
+
+  routeList(filter: { family?: Family; table?: number; ifindex?: number } = {}): Promise<Route[]> {
+    const family = checkFamily('route list', filter.family);
+    const table = filter.table === undefined ? RT_TABLE_MAIN : checkInt('route list', 'table', filter.table, 1, 0xffffffff);
+    const ifindex = filter.ifindex === undefined ? undefined : checkIndex('route list', filter.ifindex);
+    return this.dump('route', { family, table, ifindex }, decodeRoute);
+  }
+
+  async routeGet(dst: string): Promise<Route[]> {
+    const family = checkIP('route get', 'dst', dst);
+    const a = await this.single(`route get ${dst}`, 'RTM_GETROUTE', (w, seq) => E.encodeRouteGet(w, canonicalIP(dst), family, seq));
+    return a.msgs.map(decodeRoute).filter((r): r is Route => r !== null);
+  }
+
+  neighList(filter: { ifindex?: number; family?: Family } = {}): Promise<Neigh[]> {
+    const family = checkFamily('neigh list', filter.family);
+    const ifindex = filter.ifindex === undefined ? undefined : checkIndex('neigh list', filter.ifindex);
+    return this.dump('neigh', { family, ifindex }, decodeNeigh);
+  }
+
+  fdbList(filter: { ifindex?: number } = {}): Promise<FdbEntry[]> {
+    const ifindex = filter.ifindex === undefined ? undefined : checkIndex('fdb list', filter.ifindex);
+    return this.dump('fdb', { ifindex }, decodeFdb);
+  }
+
+  async apply(ops: readonly Op[]): Promise<Array<NativeError | null>> {
+    const results: Array<NativeError | null> = new Array<NativeError | null>(ops.length).fill(null);
+    const valid: Array<{ i: number; op: NOp }> = [];
+    ops.forEach((op, i) => {
+      try {
+        valid.push({ i, op: normalizeOp(op) });
+      } catch (e) {
+        results[i] = e as NativeError;
+      }
+    });
+    const answers = await this.transport.request(`apply ${valid.length} ops`, (w, next) => {
+      for (const v of valid) E.encodeOp(w, v.op, next());
+    });
+    answers.forEach((a, k) => {
+      const { i, op } = valid[k]!;
+      results[i] = answerError(a, opSyscall(op), describeOp(op));
+    });
+    return results;
+  }
+
+  watchLinks(listener: (event: LinkEvent) => void): () => void {
+    let mon: RawMonitor | null = null;
+    try {
+      mon = new this.addon.NlMonitor(this.netns, C.RTMGRP_LINK, (err, buf) => deliverLinkEvents(listener, err, buf));
+    } catch (e) {
+      throw fromAddonError(e, 'watching links');
+    }
+    this.monitors.add(mon);
+    return () => {
+      if (mon && this.monitors.delete(mon)) mon.close();
+    };
+  }
+
+  async writeSysctl(key: string, value: string): Promise<void> {
+    const k = checkSysctlKey('write sysctl', key);
+    try {
+      this.addon.writeSysctl(this.netns, k, String(value));
+    } catch (e) {
+      throw fromAddonError(e, `writing ${value} to /proc/sys/${k}`);
+    }
+  }
+
+  async close(): Promise<void> {
+    for (const m of this.monitors) m.close();
+    this.monitors.clear();
+    await this.transport.close();
+  }
+}
+
+function opSyscall(op: NOp): string {
+  const kind = op.kind === 'route' ? 'ROUTE' : 'NEIGH';
+  return `RTM_${op.del ? 'DEL' : 'NEW'}${kind}`;
+}
+
+function deliverLinkEvents(listener: (event: LinkEvent) => void, err: Error | null, buf: Buffer | null): void {
+  if (err || !buf) {
+    listener({ type: 'overflow' });
+    return;
+  }
+  for (const m of splitMessages(buf)) {
+    if (m.type !== C.RTM_NEWLINK && m.type !== C.RTM_DELLINK) continue;
+    const link = decodeLink(m);
+    if (link) listener({ type: m.type === C.RTM_DELLINK ? 'deleted' : 'changed', link });
+  }
+}
+
+function checkVxlanSpec(s: VxlanLinkSpec): VxlanLinkSpec {
+  const ctx = 'link add vxlan';
+  const out: VxlanLinkSpec = {
+    name: checkIfName(ctx, s?.name),
+    vni: checkInt(ctx, 'vni', s.vni, 0, 0xffffff),
+    learning: s.learning === true,
+    gbp: s.gbp === true,
+  };
+  if (s.mtu !== undefined) out.mtu = checkInt(ctx, 'mtu', s.mtu, 68, 65535);
+  if (s.mac !== undefined) out.mac = checkMAC(ctx, 'mac', s.mac);
+  if (s.link !== undefined) out.link = checkIndex(ctx, s.link);
+  if (s.local !== undefined) (checkIP(ctx, 'local', s.local), (out.local = canonicalIP(s.local)));
+  if (s.port !== undefined) out.port = checkInt(ctx, 'port', s.port, 0, 65535);
+  return out;
+}

@@ -1,0 +1,16 @@
+import { FakeNative } from '../../native/fake.js';
+import { describeContract } from './contract.js';
+
+describe('native contract: FakeNative', () => {
+  describeContract(async () => {
+    const native = new FakeNative();
+    const eth0 = native.addTestLink({ name: 'eth0', kind: 'veth', mtu: 1500 });
+    await native.addrAdd({ ifindex: eth0.index, address: '198.18.0.1', prefixLen: 24 });
+    return {
+      native,
+      eth0,
+      readSysctl: async (key) => native.sysctls.get(key) ?? '',
+      teardown: () => native.close(),
+    };
+  });
+});

@@ -1,0 +1,125 @@
+// The built flanneld as a process inside network-namespace hosts, against a real etcd in the switch
+// namespace (alloc backend: allocation only). What a user sees: subnet.env, the etcd key, exit codes.
+import { expect } from 'chai';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { startEtcd, type EtcdInstance } from '../helpers/etcd.js';
+import { TestBed } from '../helpers/netns.js';
+
+const FLANNELD = resolve('dist/flanneld/main.js');
+const SWITCH = '198.18.0.254';
+
+interface Daemon {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+async function until(what: string, cond: () => Promise<boolean> | boolean, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('flanneld process in network namespaces @netns @etcd', function () {
+  this.timeout(60_000);
+  let bed: TestBed;
+  let etcd: EtcdInstance;
+  let tmp: string;
+  const daemons: Daemon[] = [];
+
+  before(async () => {
+    bed = await TestBed.create({ tag: 'proc', hosts: 2 });
+    etcd = await startEtcd({ netns: bed.sw, listenHost: SWITCH });
+    tmp = await mkdtemp(join(tmpdir(), 'fl-proc-'));
+  });
+  after(async () => {
+    for (const d of daemons) if (d.child.exitCode === null) d.child.kill('SIGKILL');
+    await etcd?.stop();
+    await bed?.destroy();
+    await rm(tmp, { recursive: true, force: true });
+  });
+
+  function flanneld(host: number, ...args: string[]): Daemon {
+    const child = bed.spawn(bed.host(host), [
+      process.execPath,
+      FLANNELD,
+      `--etcd-endpoints=http://${SWITCH}:2379`,
+      '--iface=eth0',
+      `--subnet-file=${join(tmp, `h${host}`, 'subnet.env')}`,
+      ...args,
+    ]);
+    let out = '';
+    child.stdout?.on('data', (b: Buffer) => (out += b.toString()));
+    child.stderr?.on('data', (b: Buffer) => (out += b.toString()));
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    const d = { child, output: () => out, exited };
+    daemons.push(d);
+    return d;
+  }
+
+  const subnetEnv = (host: number) => readFile(join(tmp, `h${host}`, 'subnet.env'), 'utf8').catch(() => '');
+  const keys = async () => (await etcd.etcdctl(['get', '/coreos.com/network/subnets/', '--prefix', '--keys-only'])).split('\n').filter(Boolean);
+
+  it('waits for the config, saying how to create it, then leases a subnet and writes subnet.env exactly', async () => {
+    const h1 = flanneld(1);
+    await until('the missing-config complaint', () => /Did you create your config using etcdv3 API\?.*etcdctl put/s.test(h1.output()));
+    await etcd.etcdctl(['put', '/coreos.com/network/config', '{"Network":"10.244.0.0/16","Backend":{"Type":"alloc"}}']);
+    await until('subnet.env', async () => (await subnetEnv(1)) !== '');
+    const [key] = await keys();
+    const m = /subnets\/10\.244\.(\d+)\.0-24$/.exec(key ?? '');
+    expect(m, key).to.not.equal(null);
+    expect(await subnetEnv(1)).to.equal(
+      `FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.${m![1]}.1/24\nFLANNEL_MTU=1500\nFLANNEL_IPMASQ=false\n`,
+    );
+    expect((await stat(join(tmp, 'h1', 'subnet.env'))).mode & 0o777).to.equal(0o644);
+    expect((await etcd.etcdctl(['get', key!, '--print-value-only'])).trim()).to.equal('{"PublicIP":"198.18.0.1","PublicIPv6":null}');
+  });
+
+  it('follows the other hosts: a second host is seen as a peer', async () => {
+    const h1 = daemons[0]!;
+    flanneld(2);
+    await until('subnet.env on host 2', async () => (await subnetEnv(2)) !== '');
+    const h2subnet = /FLANNEL_SUBNET=10\.244\.(\d+)\.1/.exec(await subnetEnv(2))![1];
+    await until('peer log on host 1', () => h1.output().includes(`peer added: 10.244.${h2subnet}.0/24 (public IP 198.18.0.2)`));
+  });
+
+  it('exits 0 on SIGTERM leaving the lease and subnet.env, and gets the same subnet back on restart', async () => {
+    const h1 = daemons[0]!;
+    const before = await subnetEnv(1);
+    const keysBefore = await keys();
+    h1.child.kill('SIGTERM');
+    expect(await h1.exited).to.equal(0);
+    expect(h1.output()).to.match(/Exiting cleanly/);
+    expect(await keys()).to.deep.equal(keysBefore);
+    expect(await subnetEnv(1)).to.equal(before);
+    const again = flanneld(1);
+    await until('restart acquired', () => /acquired lease/.test(again.output()));
+    expect(await subnetEnv(1)).to.equal(before);
+    expect(await keys()).to.deep.equal(keysBefore);
+    again.child.kill('SIGTERM');
+    expect(await again.exited).to.equal(0);
+  });
+
+  it('exits 1 with one line naming the field and value when the config is invalid', async () => {
+    await etcd.etcdctl(['put', '/bad/network/config', '{"Network":"10.244.0.0/16","SubnetLen":31,"Backend":{"Type":"alloc"}}']);
+    const bad = flanneld(1, '--etcd-prefix=/bad/network');
+    expect(await bad.exited).to.equal(1);
+    const fatal = bad.output().split('\n').filter((l) => l.includes('fatal'));
+    expect(fatal).to.have.length(1);
+    expect(fatal[0]).to.match(/invalid network config: SubnetLen must be less than \/31 \(SubnetLen=31\)/);
+  });
+
+  it('exits 1 on an unknown flag and on a flag whose feature is not there yet', async () => {
+    const unknown = flanneld(1, '--no-such-flag');
+    expect(await unknown.exited).to.equal(1);
+    expect(unknown.output()).to.match(/flag provided but not defined: -no-such-flag/);
+    const later = flanneld(1, '--ip-masq');
+    expect(await later.exited).to.equal(1);
+    expect(later.output()).to.match(/--ip-masq is not supported by flannel-ts yet/);
+  });
+});

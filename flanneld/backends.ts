@@ -1,18 +1,31 @@
-// The one explicit map from backend type (lower case) to factory. Types the reference knows but
-// flannel-ts does not implement yet are refused with a message saying so, never silently swapped.
+// The one explicit map from backend type (lower case) to factory; only flanneld knows the concrete
+// backends and the real native layer. Types the reference knows but flannel-ts does not implement yet
+// are refused with a message saying so, never silently swapped for another.
 import { createAllocBackend } from '../backends/alloc/alloc.js';
-import type { BackendFactory } from '../backends/backend.js';
+import type { Backend, BackendContext } from '../backends/backend.js';
+import type { Native } from '../native/index.js';
 import { FatalError } from './errors.js';
 
-const BACKENDS: ReadonlyMap<string, BackendFactory> = new Map<string, BackendFactory>([['alloc', createAllocBackend]]);
+/** What a backend may need besides its context; `native()` opens the kernel layer on first use. */
+export interface BackendDeps {
+  native: () => Native;
+}
+
+type Factory = (ctx: BackendContext, deps: BackendDeps) => Backend;
+
+const BACKENDS: ReadonlyMap<string, Factory> = new Map<string, Factory>([
+  ['alloc', (ctx) => createAllocBackend(ctx)],
+]);
 
 const REFERENCE_ONLY = ['vxlan', 'host-gw', 'udp', 'ipip', 'ipsec', 'wireguard', 'extension', 'tencent-vpc'];
 
-export function backendFactory(type: string): BackendFactory {
+/** The factory for `type`; FatalError naming the supported types when there is none. */
+export function backendFactory(type: string): Factory {
   const factory = BACKENDS.get(type);
   if (factory) return factory;
+  const supported = [...BACKENDS.keys()].join(', ');
   if (REFERENCE_ONLY.includes(type)) {
-    throw new FatalError(`backend type "${type}" is not supported by flannel-ts yet; supported: ${[...BACKENDS.keys()].join(', ')}`);
+    throw new FatalError(`backend type "${type}" is not supported by flannel-ts yet; supported: ${supported}`);
   }
-  throw new FatalError(`unknown backend type: "${type}" (Backend.Type in the network config); supported: ${[...BACKENDS.keys()].join(', ')}`);
+  throw new FatalError(`unknown backend type: "${type}" (Backend.Type in the network config); supported: ${supported}`);
 }

@@ -7,6 +7,7 @@ import type { NetworkConfig } from '../subnet-lease/config.js';
 import { isAbort } from '../subnet-lease/abort.js';
 import type { Lease } from '../subnet-lease/lease.js';
 import type { Logger } from '../subnet-lease/log.js';
+import { openNative, type Native } from '../native/index.js';
 import { backendFactory } from './backends.js';
 import { chooseExternalInterface, describeExternalInterface } from './ext-iface.js';
 import type { Flags } from './flags.js';
@@ -26,6 +27,7 @@ export interface DaemonOptions {
 export async function runDaemon({ flags, log, signal }: DaemonOptions): Promise<void> {
   const logger = log('flanneld');
   const { store, registry } = await createStore(flags, log);
+  let native: Native | undefined;
   try {
     const config = await fetchNetworkConfig(store, signal, log('config'));
     if (config.backendDefaulted) {
@@ -35,7 +37,7 @@ export async function runDaemon({ flags, log, signal }: DaemonOptions): Promise<
     if (!config.enableNFTables) await requireBrNetfilter();
     const extIface = await chooseExternalInterface({ iface: flags.iface, publicIP: flags.publicIP });
     logger.info(`using interface ${describeExternalInterface(extIface)}`);
-    const backend = factory({ store, extIface, logger: log(`backend-${config.backendType}`) });
+    const backend = factory({ store, extIface, logger: log(`backend-${config.backendType}`) }, { native: () => (native ??= openNative()) });
     const network = await backend.registerNetwork(config, signal);
     await writeEnv(flags, config, network, network.lease, logger);
     logger.info(`running backend ${config.backendType}`);
@@ -46,7 +48,8 @@ export async function runDaemon({ flags, log, signal }: DaemonOptions): Promise<
   } catch (e) {
     if (!isAbort(e, signal)) throw e;
   } finally {
-    await registry?.close();
+    await native?.close();
+    await registry.close();
   }
   logger.info('Exiting cleanly...');
 }

@@ -1,0 +1,18 @@
+// VTEP MAC addresses: generation (random, locally administered, unicast) and parsing in the forms Go's
+// net.ParseMAC accepts for 6-byte addresses.
+import { randomBytes } from 'node:crypto';
+
+export function randomVtepMac(): string {
+  const b = randomBytes(6);
+  b[0] = (b[0]! & 0xfe) | 0x02;
+  return [...b].map((x) => x.toString(16).padStart(2, '0')).join(':');
+}
+
+/** "aa:bb:cc:dd:ee:ff", "AA-BB-CC-DD-EE-FF" or "aabb.ccdd.eeff" → "aa:bb:cc:dd:ee:ff"; null otherwise. */
+export function parseMac(text: string): string | null {
+  let hex: string | null = null;
+  if (/^[0-9a-f]{2}([:-])[0-9a-f]{2}(\1[0-9a-f]{2}){4}$/i.test(text)) hex = text.replace(/[:-]/g, '');
+  else if (/^[0-9a-f]{4}\.[0-9a-f]{4}\.[0-9a-f]{4}$/i.test(text)) hex = text.replace(/\./g, '');
+  if (hex === null) return null;
+  return hex.toLowerCase().match(/../g)!.join(':');
+}

@@ -1,0 +1,60 @@
+// Writing entries into the kernel in batches. A group is one peer family's entries in install order
+// (neighbour, FDB, route). Step k of every group travels in one batch, so 5000 peers cost three
+// batches, not 15000 round trips; a group whose step fails has its earlier steps undone, as the
+// reference does per peer. Deletions are best effort: an entry already gone is not an error.
+import type { NativeError } from '../../native/errors.js';
+import type { Native, Op } from '../../native/types.js';
+import { type Entry, deleteOp, replaceOp } from './entries.js';
+
+export interface GroupFailure {
+  group: number;
+  entry: Entry;
+  error: NativeError;
+}
+
+const GONE = new Set(['ENOENT', 'ESRCH', 'ENODEV', 'EADDRNOTAVAIL']);
+const RETRIES = 3;
+const RETRY_DELAY_MS = 100;
+
+/** `apply`, retrying the ops that failed with a retryable error (ENOBUFS, EBUSY, ...) a few times. */
+export async function applyWithRetry(native: Native, ops: readonly Op[]): Promise<Array<NativeError | null>> {
+  const results = await native.apply(ops);
+  for (let attempt = 1; attempt < RETRIES; attempt++) {
+    const again = results.flatMap((r, i) => (r?.retryable ? [i] : []));
+    if (again.length === 0) break;
+    await new Promise((r) => setTimeout(r, RETRY_DELAY_MS * 2 ** (attempt - 1)));
+    const retried = await native.apply(again.map((i) => ops[i]!));
+    again.forEach((i, k) => (results[i] = retried[k]!));
+  }
+  return results;
+}
+
+/** Installs every group; resolves with the groups that failed (already undone). */
+export async function installGroups(native: Native, groups: readonly Entry[][]): Promise<GroupFailure[]> {
+  const failures: GroupFailure[] = [];
+  let active = groups.map((_, i) => i).filter((i) => groups[i]!.length > 0);
+  const undo: Op[] = [];
+  for (let step = 0; active.length > 0; step++) {
+    const now = active.filter((i) => groups[i]!.length > step);
+    if (now.length === 0) break;
+    const results = await applyWithRetry(native, now.map((i) => replaceOp(groups[i]![step]!)));
+    const failed = new Set<number>();
+    results.forEach((err, k) => {
+      if (!err) return;
+      const g = now[k]!;
+      failed.add(g);
+      failures.push({ group: g, entry: groups[g]![step]!, error: err });
+      for (let s = step - 1; s >= 0; s--) undo.push(deleteOp(groups[g]![s]!));
+    });
+    active = now.filter((i) => !failed.has(i));
+  }
+  if (undo.length > 0) await native.apply(undo);
+  return failures;
+}
+
+/** Deletes entries (in reverse install order within the list); returns the errors other than "already gone". */
+export async function removeEntries(native: Native, entries: readonly Entry[]): Promise<NativeError[]> {
+  if (entries.length === 0) return [];
+  const results = await applyWithRetry(native, [...entries].reverse().map(deleteOp));
+  return results.filter((e): e is NativeError => e !== null && !GONE.has(e.code));
+}

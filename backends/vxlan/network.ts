@@ -52,6 +52,11 @@ export class VxlanNetwork implements Network {
     return this.peers.size;
   }
 
+  /** Resolves when every task queued so far (lease batches, reconcile, recreation) has finished. */
+  whenIdle(): Promise<void> {
+    return this.queue;
+  }
+
   /**
    * Follows the leases until `signal` aborts, then waits for the task in progress and resolves,
    * leaving the kernel state in place. Rejects only when the lease watch itself fails.

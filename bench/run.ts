@@ -1,0 +1,11 @@
+// Runs the benchmarks and prints their figures (not a test: nothing here asserts). Needs root, as the
+// benchmarks build their own network namespaces (named fl-<pid>-bench-*, removed afterwards).
+// Usage: npm run bench [-- --leases N --rounds R]
+import { benchVxlanProgram } from './vxlan-program.js';
+
+function arg(name: string, dflt: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : dflt;
+}
+
+await benchVxlanProgram(arg('leases', 5000), arg('rounds', 3));

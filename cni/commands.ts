@@ -1,0 +1,75 @@
+// ADD, DEL and CHECK. ADD saves the rendered delegate config before it delegates, so a DEL after a
+// failed or interrupted ADD still reaches the delegate and frees what it took.
+import { buildDelegateConfig, renderJSON } from './delegate-config.js';
+import type { CniArgs } from './env.js';
+import { CniCode, CniError } from './errors.js';
+import { execDelegate, type DelegateCall } from './exec-plugin.js';
+import type { FlannelNetConf, JsonObject } from './netconf.js';
+import { readDelegateConfig, removeDelegateConfig, saveDelegateConfig } from './saved-config.js';
+import { loadSubnetEnv } from './subnet-file.js';
+
+export interface CommandIO {
+  env: Record<string, string | undefined>;
+  stderr: (text: string) => void;
+}
+
+/** Returns the delegate's result (stdout) unchanged; throws CniError. */
+export function cmdAdd(args: CniArgs, conf: FlannelNetConf, io: CommandIO): string {
+  const se = loadSubnetEnv(conf.subnetFile);
+  const delegate = buildDelegateConfig(conf, se);
+  const config = renderJSON(delegate);
+  io.stderr(`delegateAdd: netconf sent to delegate plugin:\n${config}\n`);
+  saveDelegateConfig(conf.dataDir, args.containerId, config);
+  const stdout = execDelegate(call(args, io, delegate['type'] as string, 'ADD', config));
+  try {
+    JSON.parse(stdout);
+  } catch {
+    throw new CniError(CniCode.Internal, `failed to delegate add: ${delegate['type']} printed a result that is not JSON`, stdout.slice(0, 500));
+  }
+  return stdout;
+}
+
+/** Succeeds when there is nothing saved for the container; removes the file once the delegate succeeded. */
+export function cmdDel(args: CniArgs, conf: FlannelNetConf, io: CommandIO): void {
+  const saved = readDelegateConfig(conf.dataDir, args.containerId);
+  if (saved === null) return;
+  const type = savedType(saved);
+  if (type === null) {
+    // As the reference: the pod's veth stays on the bridge until the node reboots.
+    io.stderr(`failed to parse netconf ${conf.dataDir}/${args.containerId}: not a JSON object with a string "type"\n`);
+    return;
+  }
+  execDelegate(call(args, io, type, 'DEL', saved));
+  removeDelegateConfig(conf.dataDir, args.containerId);
+}
+
+/**
+ * Asks the delegate to CHECK with the saved config and the runtime's prevResult (the reference does
+ * nothing here). Code 3 when nothing is saved for the container: this node never added it.
+ */
+export function cmdCheck(args: CniArgs, conf: FlannelNetConf, io: CommandIO): void {
+  const saved = readDelegateConfig(conf.dataDir, args.containerId);
+  if (saved === null) {
+    throw new CniError(CniCode.UnknownContainer, `no saved delegate config for container ${args.containerId}`, `${conf.dataDir}/${args.containerId} does not exist`);
+  }
+  const type = savedType(saved);
+  if (type === null) throw new CniError(CniCode.InvalidNetworkConfig, `the saved delegate config ${conf.dataDir}/${args.containerId} is not valid`);
+  const delegate = JSON.parse(saved) as JsonObject;
+  if (conf.prevResult !== null) delegate['prevResult'] = conf.prevResult;
+  execDelegate(call(args, io, type, 'CHECK', renderJSON(delegate)));
+}
+
+function savedType(saved: string): string | null {
+  try {
+    const o = JSON.parse(saved) as unknown;
+    if (typeof o !== 'object' || o === null || Array.isArray(o)) return null;
+    const type = (o as JsonObject)['type'];
+    return typeof type === 'string' ? type : null;
+  } catch {
+    return null;
+  }
+}
+
+function call(args: CniArgs, io: CommandIO, plugin: string, command: DelegateCall['command'], config: string): DelegateCall {
+  return { plugin, command, config, cniPath: args.path, env: io.env, stderr: io.stderr };
+}

@@ -1,0 +1,209 @@
+// The built plugin as the runtime runs it (`node dist/cni/main.js`, env + stdin), delegating to a
+// fake `bridge` that records what it was given. No root needed; the chain test runs the real bridge.
+import { expect } from 'chai';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const PLUGIN = resolve('dist/cni/main.js');
+const SUBNET_ENV = 'FLANNEL_NETWORK=10.1.0.0/16\nFLANNEL_SUBNET=10.1.17.1/24\nFLANNEL_MTU=1472\nFLANNEL_IPMASQ=true\n';
+const RESULT = '{"cniVersion":"1.0.0","interfaces":[{"name":"cni0"}],"ips":[{"address":"10.1.17.2/24","gateway":"10.1.17.1"}]}';
+
+// Records stdin and the CNI_* environment per command; FAKE_MODE picks a failure.
+const FAKE = `#!/bin/sh
+cat > "$FAKE_DIR/$CNI_COMMAND.stdin"
+env | grep '^CNI_' | sort > "$FAKE_DIR/$CNI_COMMAND.env"
+echo "fake bridge says hello" >&2
+case "$FAKE_MODE" in
+  fail) echo '{"cniVersion":"1.0.0","code":11,"msg":"bridge busy","details":"try later"}'; exit 1;;
+  garbage) echo 'not json'; exit 2;;
+  silent) exit 3;;
+esac
+if [ "$CNI_COMMAND" = ADD ]; then echo '${RESULT}'; fi
+exit 0
+`;
+
+interface Run {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+  json: () => Record<string, unknown>;
+}
+
+describe('cni plugin process (fake delegate)', function () {
+  this.timeout(20_000);
+  let dir: string;
+  let fakeDir: string;
+  let env: Record<string, string>;
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'fl-cni-plugin-'));
+    fakeDir = join(dir, 'fake');
+    mkdirSync(join(dir, 'bin'));
+    mkdirSync(fakeDir);
+    writeFileSync(join(dir, 'bin', 'bridge'), FAKE, { mode: 0o755 });
+    writeFileSync(join(dir, 'subnet.env'), SUBNET_ENV);
+    env = {
+      PATH: process.env['PATH'] ?? '/usr/bin:/bin',
+      FAKE_DIR: fakeDir,
+      CNI_COMMAND: 'ADD',
+      CNI_CONTAINERID: 'c0ffee',
+      CNI_NETNS: '/run/netns/nowhere',
+      CNI_IFNAME: 'eth0',
+      CNI_ARGS: 'K8S_POD_NAME=p',
+      CNI_PATH: `${join(dir, 'empty')}::${join(dir, 'bin')}`,
+    };
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  function netconf(extra: Record<string, unknown> = {}): string {
+    return JSON.stringify({ cniVersion: '1.0.0', name: 'cbr0', type: 'flannel', subnetFile: join(dir, 'subnet.env'), dataDir: join(dir, 'data'), ...extra });
+  }
+
+  function run(overrides: Record<string, string | undefined>, stdin = netconf()): Run {
+    const e: Record<string, string> = { ...env };
+    for (const [k, v] of Object.entries(overrides)) if (v === undefined) delete e[k];
+    else e[k] = v;
+    const r = spawnSync(process.execPath, [PLUGIN], { env: e, input: stdin, encoding: 'utf8' });
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr, json: () => JSON.parse(r.stdout) as Record<string, unknown> };
+  }
+
+  const saved = (): string => join(dir, 'data', 'c0ffee');
+  const fake = (file: string): string => readFileSync(join(fakeDir, file), 'utf8');
+
+  it('VERSION prints the supported versions without reading stdin', () => {
+    const r = spawnSync(process.execPath, [PLUGIN], { env: { CNI_COMMAND: 'VERSION' }, stdio: ['inherit', 'pipe', 'pipe'], encoding: 'utf8' });
+    expect(r.status).to.equal(0);
+    expect(JSON.parse(r.stdout)).to.deep.equal({ cniVersion: '1.0.0', supportedVersions: ['0.1.0', '0.2.0', '0.3.0', '0.3.1', '0.4.0', '1.0.0'] });
+  });
+
+  it('ADD saves the rendered config (0700/0600) and hands exactly it to the delegate with the CNI environment', () => {
+    const r = run({});
+    expect(r.status, r.stdout).to.equal(0);
+    expect(r.stdout).to.equal(`${RESULT}\n`);
+    expect(r.stderr).to.contain('fake bridge says hello');
+    expect(fake('ADD.stdin')).to.equal(readFileSync(saved(), 'utf8'));
+    expect(JSON.parse(fake('ADD.stdin'))).to.deep.equal({
+      cniVersion: '1.0.0', name: 'cbr0', type: 'bridge', ipMasq: false, isGateway: true, mtu: 1472,
+      ipam: { type: 'host-local', ranges: [[{ subnet: '10.1.17.0/24' }]], routes: [{ dst: '10.1.0.0/16' }] },
+    });
+    expect(statSync(saved()).mode & 0o777).to.equal(0o600);
+    expect(statSync(join(dir, 'data')).mode & 0o777).to.equal(0o700);
+    expect(fake('ADD.env')).to.equal(
+      [`CNI_ARGS=K8S_POD_NAME=p`, 'CNI_COMMAND=ADD', 'CNI_CONTAINERID=c0ffee', 'CNI_IFNAME=eth0', 'CNI_NETNS=/run/netns/nowhere', `CNI_PATH=${env['CNI_PATH']}`, ''].join('\n'),
+    );
+  });
+
+  it('DEL hands the saved config to the delegate even after subnet.env changed, then removes it; a second DEL succeeds', () => {
+    expect(run({}).status).to.equal(0);
+    const added = readFileSync(saved(), 'utf8');
+    writeFileSync(join(dir, 'subnet.env'), SUBNET_ENV.replace('10.1.17.1/24', '10.1.99.1/24'));
+    const r = run({ CNI_COMMAND: 'DEL', CNI_NETNS: undefined });
+    expect(r.status, r.stdout).to.equal(0);
+    expect(r.stdout).to.equal('');
+    expect(fake('DEL.stdin')).to.equal(added);
+    expect(fake('DEL.env')).to.contain('CNI_COMMAND=DEL\n');
+    expect(existsSync(saved())).to.equal(false);
+    rmSync(join(fakeDir, 'DEL.stdin'));
+    expect(run({ CNI_COMMAND: 'DEL' }).status).to.equal(0);
+    expect(existsSync(join(fakeDir, 'DEL.stdin')), 'delegate called for an unknown container').to.equal(false);
+  });
+
+  it('DEL of a container never added succeeds without calling the delegate', () => {
+    const r = run({ CNI_COMMAND: 'DEL', CNI_CONTAINERID: 'unknown' });
+    expect([r.status, r.stdout]).to.deep.equal([0, '']);
+    expect(existsSync(join(fakeDir, 'DEL.stdin'))).to.equal(false);
+  });
+
+  it('a delegate error is passed through as it is, exit 1, and the saved config stays for DEL', () => {
+    const r = run({ FAKE_MODE: 'fail' });
+    expect(r.status).to.equal(1);
+    expect(r.json()).to.deep.equal({ cniVersion: '1.0.0', code: 11, msg: 'bridge busy', details: 'try later' });
+    expect(existsSync(saved())).to.equal(true);
+    const d = run({ CNI_COMMAND: 'DEL', FAKE_MODE: 'fail' });
+    expect([d.status, d.json()['msg']]).to.deep.equal([1, 'bridge busy']);
+    expect(existsSync(saved()), 'kept after a failed DEL').to.equal(true);
+    expect(run({ CNI_COMMAND: 'DEL' }).status).to.equal(0);
+    expect(existsSync(saved())).to.equal(false);
+  });
+
+  it('a delegate failing without error JSON gives code 999 with what it printed', () => {
+    expect(run({ FAKE_MODE: 'garbage' }).json()).to.include({ code: 999 });
+    expect(run({ FAKE_MODE: 'garbage' }).json()['msg']).to.contain('"not json\\n"');
+    expect(run({ FAKE_MODE: 'silent' }).json()['msg']).to.equal('netplugin failed: "fake bridge says hello\\n"');
+  });
+
+  it('a delegate that is not in CNI_PATH is named in the error', () => {
+    const r = run({}, netconf({ delegate: { type: 'ipvlan' } }));
+    expect(r.status).to.equal(1);
+    expect(r.json()['msg']).to.equal(`failed to find plugin "ipvlan" in path [${join(dir, 'empty')} ${join(dir, 'bin')}]`);
+    expect(run({}, netconf({ delegate: { type: '../bin/bridge' } })).json()).to.include({ code: 7, msg: 'invalid plugin name: ../bin/bridge' });
+  });
+
+  it('ADD before subnet.env exists: code 11 saying the file is missing and to check flanneld; nothing saved or delegated', () => {
+    rmSync(join(dir, 'subnet.env'));
+    const r = run({});
+    expect(r.status).to.equal(1);
+    const e = r.json();
+    expect(e).to.include({ cniVersion: '1.0.0', code: 11 });
+    expect(e['msg']).to.contain(`${join(dir, 'subnet.env')} is missing`).and.to.contain('Check that flanneld is running on this node');
+    expect(existsSync(saved())).to.equal(false);
+    expect(existsSync(join(fakeDir, 'ADD.stdin'))).to.equal(false);
+  });
+
+  it('error JSON: exactly cniVersion (the config\'s), code, msg, details', () => {
+    const e = run({}, netconf({ cniVersion: '0.3.1', delegate: { name: 'x' } })).json();
+    expect(e).to.deep.equal({
+      cniVersion: '0.3.1',
+      code: 7,
+      msg: "'delegate' dictionary must not have 'name' field, it'll be set by flannel",
+      details: 'netconf field "delegate.name" is "x"',
+    });
+  });
+
+  it('checks the CNI environment like libcni: missing variables (code 4), per command', () => {
+    const r = run({ CNI_CONTAINERID: undefined, CNI_NETNS: undefined, CNI_PATH: undefined });
+    expect([r.status, r.json()['code'], r.json()['msg']]).to.deep.equal([1, 4, 'required env variables [CNI_CONTAINERID,CNI_NETNS,CNI_PATH] missing']);
+    expect(run({ CNI_COMMAND: 'DEL', CNI_NETNS: undefined, CNI_IFNAME: undefined }).json()['msg']).to.equal('required env variables [CNI_IFNAME] missing');
+    expect(run({ CNI_COMMAND: undefined }).json()).to.include({ code: 4, msg: 'required env variables [CNI_COMMAND] missing' });
+    expect(run({ CNI_COMMAND: 'GC' }).json()).to.include({ code: 4, msg: 'unknown CNI_COMMAND: GC' });
+    expect(run({ CNI_IFNAME: 'a-very-long-ifname' }).json()).to.include({ code: 4, msg: 'interface name is too long' });
+  });
+
+  it('refuses a container ID that could leave dataDir', () => {
+    const r = run({ CNI_CONTAINERID: '../escape' });
+    expect(r.json()).to.include({ code: 4, msg: 'invalid characters in containerID' });
+    expect(existsSync(join(dir, 'escape'))).to.equal(false);
+  });
+
+  it('refuses stdin that is not JSON (6) and an unsupported cniVersion (1)', () => {
+    expect(run({}, '{').json()).to.include({ code: 6 });
+    const e = run({}, netconf({ cniVersion: '1.1.0' })).json();
+    expect(e).to.include({ code: 1, msg: 'incompatible CNI versions' });
+    expect(e['details']).to.equal('config is "1.1.0", plugin supports ["0.1.0" "0.2.0" "0.3.0" "0.3.1" "0.4.0" "1.0.0"]');
+  });
+
+  it('CHECK delegates with the saved config plus the runtime\'s prevResult; refused below 0.4.0; code 3 when never added', () => {
+    expect(run({}).status).to.equal(0);
+    const prevResult = JSON.parse(RESULT) as unknown;
+    const r = run({ CNI_COMMAND: 'CHECK' }, netconf({ prevResult }));
+    expect([r.status, r.stdout]).to.deep.equal([0, '']);
+    const sent = JSON.parse(fake('CHECK.stdin')) as Record<string, unknown>;
+    expect(sent['prevResult']).to.deep.equal(prevResult);
+    delete sent['prevResult'];
+    expect(sent).to.deep.equal(JSON.parse(readFileSync(saved(), 'utf8')));
+    expect(run({ CNI_COMMAND: 'CHECK', FAKE_MODE: 'fail' }, netconf({ prevResult })).json()).to.include({ code: 11, msg: 'bridge busy' });
+    expect(run({ CNI_COMMAND: 'CHECK' }, netconf({ cniVersion: '0.3.1' })).json()).to.include({ code: 1, msg: 'config version does not allow CHECK' });
+    expect(run({ CNI_COMMAND: 'CHECK', CNI_CONTAINERID: 'other' }).json()).to.include({ code: 3 });
+  });
+
+  it('DEL leaves an unparseable saved config alone and succeeds, as the reference', () => {
+    mkdirSync(join(dir, 'data'));
+    writeFileSync(saved(), 'garbage');
+    const r = run({ CNI_COMMAND: 'DEL' });
+    expect([r.status, r.stdout]).to.deep.equal([0, '']);
+    expect(r.stderr).to.contain('failed to parse netconf');
+    expect(existsSync(join(fakeDir, 'DEL.stdin'))).to.equal(false);
+  });
+});

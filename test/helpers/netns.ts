@@ -7,8 +7,11 @@
 //     switch namespace `${bed.prefix}-sw` with bridge br0 198.18.0.254/24, and hosts 1..N in
 //     namespaces `${bed.prefix}-h<i>`, each with eth0 = 198.18.0.<i>/24 (veth to br0), lo up,
 //     net.ipv4.ip_forward=1. Leftover namespaces with the same prefix are removed first.
+//     With { ipv6: true } also fd00:198:18::<i>/64 on eth0 (fd00:198:18::fe on br0), without DAD,
+//     and IPv6 forwarding on.
 //   bed.host(i)                  namespace name of host i
 //   bed.hostAddr(i)              "198.18.0.<i>"
+//   bed.hostAddr6(i)             "fd00:198:18::<i>"
 //   bed.sw                       the switch namespace
 //   await bed.ip(ns, ...args)    runs `ip -n <ns> args...`, resolves with stdout, rejects with stderr
 //   await bed.exec(ns, argv)     runs argv inside the namespace (`ip netns exec`), resolves with stdout
@@ -73,12 +76,13 @@ export class TestBed {
   private constructor(
     readonly prefix: string,
     readonly hosts: number,
+    readonly ipv6 = false,
   ) {
     this.sw = `${prefix}-sw`;
   }
 
-  static async create(opts: { tag: string; hosts?: number }): Promise<TestBed> {
-    const bed = new TestBed(`fl-${process.pid}-${opts.tag}`, opts.hosts ?? 3);
+  static async create(opts: { tag: string; hosts?: number; ipv6?: boolean }): Promise<TestBed> {
+    const bed = new TestBed(`fl-${process.pid}-${opts.tag}`, opts.hosts ?? 3, opts.ipv6 === true);
     installExitHook();
     await removeNamespaces(bed.prefix);
     try {
@@ -107,6 +111,10 @@ export class TestBed {
     return `198.18.0.${i}`;
   }
 
+  hostAddr6(i: number): string {
+    return `fd00:198:18::${i.toString(16)}`;
+  }
+
   private async addNamespace(name: string): Promise<void> {
     await run('ip', ['netns', 'add', name]);
     live.add(name);
@@ -119,6 +127,7 @@ export class TestBed {
     await this.ip(this.sw, 'link', 'add', 'br0', 'type', 'bridge');
     await this.ip(this.sw, 'addr', 'add', '198.18.0.254/24', 'dev', 'br0');
     await this.ip(this.sw, 'link', 'set', 'br0', 'up');
+    if (this.ipv6) await this.ip(this.sw, 'addr', 'add', 'fd00:198:18::fe/64', 'dev', 'br0', 'nodad');
     for (let i = 1; i <= this.hosts; i++) {
       const h = this.host(i);
       await this.addNamespace(h);
@@ -127,6 +136,10 @@ export class TestBed {
       await this.ip(h, 'addr', 'add', `${this.hostAddr(i)}/24`, 'dev', 'eth0');
       await this.ip(h, 'link', 'set', 'eth0', 'up');
       await this.exec(h, ['sysctl', '-qw', 'net.ipv4.ip_forward=1']);
+      if (this.ipv6) {
+        await this.ip(h, 'addr', 'add', `${this.hostAddr6(i)}/64`, 'dev', 'eth0', 'nodad');
+        await this.exec(h, ['sysctl', '-qw', 'net.ipv6.conf.all.forwarding=1']);
+      }
     }
   }
 

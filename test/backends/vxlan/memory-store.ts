@@ -2,7 +2,7 @@
 // per simulated host), hands out /24s of 10.244.0.0/16 in order, and lets the test add and remove
 // other hosts' leases. watchLeases yields the snapshot first, then one batch per change.
 import type { NetworkConfig } from '../../../subnet-lease/config.js';
-import { IP4Net, parseIP4 } from '../../../subnet-lease/ip.js';
+import { IP4Net, IP6Net, parseIP4 } from '../../../subnet-lease/ip.js';
 import { type Lease, type LeaseAttrs, type LeaseEvent, decodeLeaseAttrs, encodeLeaseAttrs } from '../../../subnet-lease/lease.js';
 import type { LeaseStore } from '../../../subnet-lease/store.js';
 
@@ -25,8 +25,11 @@ export class MemoryLeaseStore implements LeaseStore {
   async acquireLease(attrs: LeaseAttrs, signal: AbortSignal): Promise<Lease> {
     signal.throwIfAborted();
     const net = this.config.network!;
-    const subnet = new IP4Net(net.ip + this.next++ * 256, 24);
-    return this.put({ subnet, ipv6Subnet: null, attrs, reservation: false });
+    const n = this.next++;
+    const subnet = new IP4Net(net.ip + n * 256, 24);
+    const v6 = this.config.enableIPv6 ? this.config.ipv6Network : null;
+    const ipv6Subnet = v6 ? new IP6Net(v6.ip + (BigInt(n) << 64n), 64) : null;
+    return this.put({ subnet, ipv6Subnet, attrs, reservation: false });
   }
 
   async keepLease(_lease: Lease, signal: AbortSignal): Promise<void> {
@@ -108,6 +111,11 @@ export function vxlanNetworkConfig(backend: Record<string, unknown> = { Type: 'v
     backendDefaulted: false,
     backend,
   };
+}
+
+/** The same config with IPv6 on: IPv6Network fd00:10:244::/48, /64 per host. */
+export function dualStackConfig(backend: Record<string, unknown> = { Type: 'vxlan' }): NetworkConfig {
+  return { ...vxlanNetworkConfig(backend), enableIPv6: true, ipv6Network: IP6Net.parse('fd00:10:244::/48'), ipv6SubnetLen: 64 };
 }
 
 /** A lease of another host as the reference would write it. */

@@ -4,11 +4,12 @@
 import { loadAddon, type RawAddon, type RawMonitor } from './addon.js';
 import { canonicalIP } from './addr.js';
 import { NativeBase } from './base.js';
-import { type NativeError, fromAddonError } from './errors.js';
+import { type NativeError, fromAddonError, nativeError } from './errors.js';
 import * as C from './netlink/constants.js';
 import { type RawMsg, decodeAddr, decodeFdb, decodeLink, decodeNeigh, decodeRoute, splitMessages } from './netlink/decode.js';
 import * as E from './netlink/encode.js';
 import { type Answer, Transport, answerError } from './netlink/transport.js';
+import type { MsgWriter } from './netlink/writer.js';
 import { type NOp, describeOp, normalizeOp } from './ops.js';
 import type { Addr, AddrSpec, FdbEntry, Family, Link, LinkChange, LinkEvent, Native, Neigh, Op, Route, VxlanLinkSpec } from './types.js';
 import { RT_TABLE_MAIN } from './types.js';
@@ -19,7 +20,12 @@ export interface OpenOptions {
   netns?: string;
 }
 
-/** Opens a handle on the kernel. Throws NativeError (e.g. ENOENT for a missing namespace). */
+/**
+ * Opens a handle on the kernel. The sockets are created on the calling thread, which enters the
+ * namespace (setns) only for that moment; every request then runs on libuv's thread pool. Throws
+ * NativeError (ENOENT for a missing namespace, EPERM without CAP_NET_ADMIN/CAP_SYS_ADMIN). Each call
+ * opens a new, independent handle.
+ */
 export function openNative(opts: OpenOptions = {}): Native {
   return new KernelNative(loadAddon(), netnsPath(opts.netns));
 }
@@ -47,7 +53,7 @@ class KernelNative extends NativeBase implements Native {
     }
   }
 
-  private async single(ctx: string, syscall: string, build: (w: import('./netlink/writer.js').MsgWriter, seq: number) => void): Promise<Answer> {
+  private async single(ctx: string, syscall: string, build: (w: MsgWriter, seq: number) => void): Promise<Answer> {
     const [a] = await this.transport.request(ctx, (w, next) => build(w, next()));
     const err = answerError(a!, syscall, ctx);
     if (err) throw err;
@@ -83,7 +89,7 @@ class KernelNative extends NativeBase implements Native {
     const ctx = `link add ${s.name} type vxlan id ${s.vni}`;
     await this.single(ctx, 'RTM_NEWLINK', (w, seq) => E.encodeVxlanAdd(w, s, seq));
     const link = await this.linkGet(s.name);
-    if (!link) throw answerError({ msgs: [], errno: 19, interrupted: false }, 'RTM_GETLINK', `${ctx}: link vanished after creation`)!;
+    if (!link) throw nativeError('ENODEV', 'RTM_GETLINK', `${ctx}: the link vanished right after its creation`);
     return link;
   }
 

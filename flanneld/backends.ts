@@ -2,6 +2,8 @@
 // backends and the real native layer. Types the reference knows but flannel-ts does not implement yet
 // are refused with a message saying so, never silently swapped for another.
 import { createAllocBackend } from '../backends/alloc/alloc.js';
+import { createVxlanBackend } from '../backends/vxlan/index.js';
+import { createHostGwBackend } from '../backends/host-gw/host-gw.js';
 import type { Backend, BackendContext } from '../backends/backend.js';
 import type { Native } from '../native/index.js';
 import { FatalError } from './errors.js';
@@ -15,9 +17,11 @@ type Factory = (ctx: BackendContext, deps: BackendDeps) => Backend;
 
 const BACKENDS: ReadonlyMap<string, Factory> = new Map<string, Factory>([
   ['alloc', (ctx) => createAllocBackend(ctx)],
+  ['vxlan', (ctx, deps) => createVxlanBackend(ctx, deps.native())],
+  ['host-gw', (ctx, deps) => createHostGwBackend(ctx, deps.native())],
 ]);
 
-const REFERENCE_ONLY = ['vxlan', 'host-gw', 'udp', 'ipip', 'ipsec', 'wireguard', 'extension', 'tencent-vpc'];
+const REFERENCE_ONLY = ['host-gw', 'udp', 'ipip', 'ipsec', 'wireguard', 'extension', 'tencent-vpc'];
 
 /** The factory for `type`; FatalError naming the supported types when there is none. */
 export function backendFactory(type: string): Factory {

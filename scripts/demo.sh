@@ -98,7 +98,7 @@ for i in $(seq 1 "$hosts"); do
   ip -n "$pod" link set lo up
   netconf="{\"cniVersion\":\"1.0.0\",\"name\":\"cbr0\",\"type\":\"flannel\",\"subnetFile\":\"$tmp/h$i/subnet.env\",\"dataDir\":\"$tmp/h$i/cni\",\"ipam\":{\"dataDir\":\"$tmp/h$i/ipam\"},\"delegate\":{\"isDefaultGateway\":true}}"
   result=$(echo "$netconf" | ip netns exec "$ns-h$i" env CNI_COMMAND=ADD CNI_CONTAINERID="demo-pod$i" \
-    CNI_NETNS="/run/netns/$pod" CNI_IFNAME=eth0 CNI_PATH="$tmp/cni-bin:/usr/lib/cni" "$tmp/cni-bin/flannel")
+    CNI_NETNS="/run/netns/$pod" CNI_IFNAME=eth0 CNI_PATH="$tmp/cni-bin:/usr/lib/cni" "$tmp/cni-bin/flannel" 2>>"$tmp/h$i/cni.log")
   podip[$i]=$(node -e 'const r=JSON.parse(process.argv[1]); console.log(r.ips[0].address.split("/")[0])' "$result")
   echo "pod on host $i: ${podip[$i]}"
 done

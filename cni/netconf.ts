@@ -22,8 +22,6 @@ export interface FlannelNetConf {
   /** `ipam.routes`, re-encoded as the reference does. */
   ipamRoutes: Route[];
   runtimeConfig: JsonObject | null;
-  /** Only CHECK uses it (handed on to the delegate); absent when the runtime sent none. */
-  prevResult: JsonObject | null;
 }
 
 /** Decodes stdin; code 6 when it is not a JSON object. */
@@ -81,7 +79,6 @@ function validate(o: JsonObject): FlannelNetConf {
     ipam,
     ipamRoutes: ipam && Object.hasOwn(ipam, 'routes') ? parseRoutes(ipam['routes']) : [],
     runtimeConfig: obj(o, 'runtimeConfig'),
-    prevResult: obj(o, 'prevResult'),
   };
 }
 

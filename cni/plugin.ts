@@ -45,7 +45,7 @@ function dispatch(io: PluginIO, state: { version: string }): string {
       return '';
     case 'CHECK':
       if (!versionAtLeast(version, '0.4.0')) throw new CniError(CniCode.IncompatibleVersion, 'config version does not allow CHECK', `cniVersion is "${version}"`);
-      cmdCheck(args, conf, io);
+      cmdCheck();
       return '';
   }
 }

@@ -22,15 +22,15 @@ describe('cni netconf validation', () => {
     expect(c.ipam).to.equal(null);
   });
 
-  it('takes subnetFile, dataDir, delegate, ipam, runtimeConfig and prevResult', () => {
+  it('takes subnetFile, dataDir, delegate, ipam and runtimeConfig', () => {
     const c = parseNetConf(
       JSON.stringify({
         name: 'n', cniVersion: '1.0.0', subnetFile: '/s', dataDir: '/d', delegate: { hairpinMode: true },
-        ipam: { dataDir: '/h' }, runtimeConfig: { mac: 'x' }, prevResult: { ips: [] },
+        ipam: { dataDir: '/h' }, runtimeConfig: { mac: 'x' },
       }),
     );
     expect(c).to.deep.include({ cniVersion: '1.0.0', subnetFile: '/s', dataDir: '/d', delegate: { hairpinMode: true } });
-    expect(c).to.deep.include({ ipam: { dataDir: '/h' }, runtimeConfig: { mac: 'x' }, prevResult: { ips: [] } });
+    expect(c).to.deep.include({ ipam: { dataDir: '/h' }, runtimeConfig: { mac: 'x' } });
   });
 
   it('matches field names case-insensitively, the last one winning, and treats null as absent (Go decoding)', () => {

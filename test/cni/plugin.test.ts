@@ -184,18 +184,13 @@ describe('cni plugin process (fake delegate)', function () {
     expect(e['details']).to.equal('config is "1.1.0", plugin supports ["0.1.0" "0.2.0" "0.3.0" "0.3.1" "0.4.0" "1.0.0"]');
   });
 
-  it('CHECK delegates with the saved config plus the runtime\'s prevResult; refused below 0.4.0; code 3 when never added', () => {
+  it('CHECK succeeds without calling the delegate (as the reference); refused below 0.4.0 and without its environment', () => {
     expect(run({}).status).to.equal(0);
-    const prevResult = JSON.parse(RESULT) as unknown;
-    const r = run({ CNI_COMMAND: 'CHECK' }, netconf({ prevResult }));
+    const r = run({ CNI_COMMAND: 'CHECK' }, netconf({ prevResult: JSON.parse(RESULT) as unknown }));
     expect([r.status, r.stdout]).to.deep.equal([0, '']);
-    const sent = JSON.parse(fake('CHECK.stdin')) as Record<string, unknown>;
-    expect(sent['prevResult']).to.deep.equal(prevResult);
-    delete sent['prevResult'];
-    expect(sent).to.deep.equal(JSON.parse(readFileSync(saved(), 'utf8')));
-    expect(run({ CNI_COMMAND: 'CHECK', FAKE_MODE: 'fail' }, netconf({ prevResult })).json()).to.include({ code: 11, msg: 'bridge busy' });
+    expect(existsSync(join(fakeDir, 'CHECK.stdin'))).to.equal(false);
     expect(run({ CNI_COMMAND: 'CHECK' }, netconf({ cniVersion: '0.3.1' })).json()).to.include({ code: 1, msg: 'config version does not allow CHECK' });
-    expect(run({ CNI_COMMAND: 'CHECK', CNI_CONTAINERID: 'other' }).json()).to.include({ code: 3 });
+    expect(run({ CNI_COMMAND: 'CHECK', CNI_NETNS: undefined }).json()).to.include({ code: 4, msg: 'required env variables [CNI_NETNS] missing' });
   });
 
   it('DEL leaves an unparseable saved config alone and succeeds, as the reference', () => {

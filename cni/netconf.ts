@@ -48,22 +48,26 @@ export function peekVersion(o: JsonObject): string {
   }
 }
 
-/** Validates a decoded config; code 7 naming the field and value when a field is bad. */
-export function validateNetConf(o: JsonObject): FlannelNetConf {
+/**
+ * Validates a decoded config; code 7 naming the field and value when a field is bad. The checks of
+ * the delegate's keys and of ipam.routes are ADD's only, as in the reference: a DEL after an ADD that
+ * failed on them must still succeed, or the runtime could never tear the sandbox down.
+ */
+export function validateNetConf(o: JsonObject, command: 'ADD' | 'DEL' | 'CHECK' = 'ADD'): FlannelNetConf {
   try {
-    return validate(o);
+    return validate(o, command === 'ADD');
   } catch (e) {
     if (e instanceof FieldError) throw new CniError(CniCode.InvalidNetworkConfig, e.message);
     throw e;
   }
 }
 
-/** decodeNetConf and validateNetConf in one. */
+/** decodeNetConf and validateNetConf (for ADD) in one. */
 export function parseNetConf(stdin: string): FlannelNetConf {
   return validateNetConf(decodeNetConf(stdin));
 }
 
-function validate(o: JsonObject): FlannelNetConf {
+function validate(o: JsonObject, forAdd: boolean): FlannelNetConf {
   const name = str(o, 'name', '');
   if (name === '') throw new CniError(CniCode.InvalidNetworkConfig, 'missing network name', 'netconf field "name" is required');
   if (!isValidNetworkName(name)) {
@@ -75,9 +79,9 @@ function validate(o: JsonObject): FlannelNetConf {
     name,
     subnetFile: nonEmpty(o, 'subnetFile', DEFAULT_SUBNET_FILE),
     dataDir: nonEmpty(o, 'dataDir', DEFAULT_DATA_DIR),
-    delegate: delegateOptions(o),
+    delegate: forAdd ? delegateOptions(o) : obj(o, 'delegate'),
     ipam,
-    ipamRoutes: ipam && Object.hasOwn(ipam, 'routes') ? parseRoutes(ipam['routes']) : [],
+    ipamRoutes: forAdd && ipam && Object.hasOwn(ipam, 'routes') ? parseRoutes(ipam['routes']) : [],
     runtimeConfig: obj(o, 'runtimeConfig'),
   };
 }

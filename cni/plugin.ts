@@ -36,7 +36,7 @@ function dispatch(io: PluginIO, state: { version: string }): string {
   const version = effectiveVersion(peekVersion(raw));
   checkSupported(version);
   state.version = version;
-  const conf = validateNetConf(raw);
+  const conf = validateNetConf(raw, command);
   switch (command) {
     case 'ADD':
       return cmdAdd(args, conf, io);

@@ -193,6 +193,12 @@ describe('cni plugin process (fake delegate)', function () {
     expect(run({ CNI_COMMAND: 'CHECK', CNI_NETNS: undefined }).json()).to.include({ code: 4, msg: 'required env variables [CNI_NETNS] missing' });
   });
 
+  it('DEL succeeds for a netconf that ADD refuses (delegate with name, bad routes): nothing was added', () => {
+    expect(run({}, netconf({ delegate: { name: 'x' } })).json()).to.include({ code: 7 });
+    const r = run({ CNI_COMMAND: 'DEL' }, netconf({ delegate: { name: 'x' }, ipam: { routes: 'bad' } }));
+    expect([r.status, r.stdout]).to.deep.equal([0, '']);
+  });
+
   it('DEL leaves an unparseable saved config alone and succeeds, as the reference', () => {
     mkdirSync(join(dir, 'data'));
     writeFileSync(saved(), 'garbage');

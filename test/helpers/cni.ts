@@ -28,6 +28,7 @@
 import { spawn } from 'node:child_process';
 import { mkdir, stat, symlink } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 export interface ConfList {
   name: string;
@@ -67,13 +68,16 @@ export class CniPluginError extends Error {
 }
 
 const cache = new Map<string, CniResult>();
-const PLUGIN_JS = resolve('dist/cni/main.js');
+// This file runs as dist/test/helpers/cni.js; the plugin is dist/cni/main.js.
+const PLUGIN_JS = fileURLToPath(new URL('../../cni/main.js', import.meta.url));
 
-/** Makes <dir>/bin with `flannel` -> dist/cni/main.js and returns it with /usr/lib/cni. Call once per dir. */
+/** Makes <dir>/bin with `flannel` -> dist/cni/main.js and returns it with /usr/lib/cni. Safe to call twice. */
 export async function flannelCniPath(dir: string): Promise<string[]> {
   const bin = join(dir, 'bin');
   await mkdir(bin, { recursive: true });
-  await symlink(PLUGIN_JS, join(bin, 'flannel'));
+  await symlink(PLUGIN_JS, join(bin, 'flannel')).catch((e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EEXIST') throw e;
+  });
   return [bin, '/usr/lib/cni'];
 }
 

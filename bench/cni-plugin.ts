@@ -5,7 +5,7 @@
 // The outer process builds the namespaces and runs itself inside the host namespace (`--inner`),
 // so every plugin is spawned directly, without an `ip netns exec` in the timed path.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,6 +34,7 @@ async function outer(): Promise<void> {
   const tmp = mkdtempSync(join(tmpdir(), 'fl-bench-cni-'));
   try {
     mkdirSync(join(tmp, 'bin'));
+    chmodSync(PLUGIN_JS, 0o755); // tsc alone does not set it; `npm run build` does
     symlinkSync(PLUGIN_JS, join(tmp, 'bin', 'flannel'));
     writeFileSync(join(tmp, 'subnet.env'), SUBNET_ENV);
     const args: InnerArgs = { tmp, podNs: pod.prefix, pairs: option('--pairs', 60), startups: option('--startups', 40) };

@@ -26,7 +26,7 @@
 //              do not share these files. Start that host's flanneld with
 //              --subnet-file=<nodeRoot>/run/flannel/subnet.env. /run/netns stays visible.
 import { spawn } from 'node:child_process';
-import { mkdir, stat, symlink } from 'node:fs/promises';
+import { chmod, mkdir, stat, symlink } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -75,6 +75,7 @@ const PLUGIN_JS = fileURLToPath(new URL('../../cni/main.js', import.meta.url));
 export async function flannelCniPath(dir: string): Promise<string[]> {
   const bin = join(dir, 'bin');
   await mkdir(bin, { recursive: true });
+  await chmod(PLUGIN_JS, 0o755); // tsc alone does not set it; `npm run build` does
   await symlink(PLUGIN_JS, join(bin, 'flannel')).catch((e: NodeJS.ErrnoException) => {
     if (e.code !== 'EEXIST') throw e;
   });

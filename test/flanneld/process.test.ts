@@ -1,63 +1,34 @@
 // The built flanneld as a process inside network-namespace hosts, against a real etcd in the switch
 // namespace (alloc backend: allocation only). What a user sees: subnet.env, the etcd key, exit codes.
 import { expect } from 'chai';
-import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { startEtcd, type EtcdInstance } from '../helpers/etcd.js';
+import { FlanneldProcess, SWITCH_ADDR, until } from '../helpers/flanneld.js';
 import { TestBed } from '../helpers/netns.js';
-
-const FLANNELD = resolve('dist/flanneld/main.js');
-const SWITCH = '198.18.0.254';
-
-interface Daemon {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-async function until(what: string, cond: () => Promise<boolean> | boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('flanneld process in network namespaces @netns @etcd', function () {
   this.timeout(60_000);
   let bed: TestBed;
   let etcd: EtcdInstance;
   let tmp: string;
-  const daemons: Daemon[] = [];
+  const daemons: FlanneldProcess[] = [];
 
   before(async () => {
     bed = await TestBed.create({ tag: 'proc', hosts: 2 });
-    etcd = await startEtcd({ netns: bed.sw, listenHost: SWITCH });
+    etcd = await startEtcd({ netns: bed.sw, listenHost: SWITCH_ADDR });
     tmp = await mkdtemp(join(tmpdir(), 'fl-proc-'));
   });
   after(async () => {
-    for (const d of daemons) if (d.child.exitCode === null) d.child.kill('SIGKILL');
+    for (const d of daemons) await d.kill();
     await etcd?.stop();
     await bed?.destroy();
     await rm(tmp, { recursive: true, force: true });
   });
 
-  function flanneld(host: number, ...args: string[]): Daemon {
-    const child = bed.spawn(bed.host(host), [
-      process.execPath,
-      FLANNELD,
-      `--etcd-endpoints=http://${SWITCH}:2379`,
-      '--iface=eth0',
-      `--subnet-file=${join(tmp, `h${host}`, 'subnet.env')}`,
-      ...args,
-    ]);
-    let out = '';
-    child.stdout?.on('data', (b: Buffer) => (out += b.toString()));
-    child.stderr?.on('data', (b: Buffer) => (out += b.toString()));
-    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-    const d = { child, output: () => out, exited };
+  function flanneld(host: number, ...args: string[]): FlanneldProcess {
+    const d = new FlanneldProcess(bed, host, join(tmp, `h${host}`, 'subnet.env'), args);
     daemons.push(d);
     return d;
   }

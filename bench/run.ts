@@ -1,6 +1,7 @@
 // Runs the benchmarks and prints their figures (not a test: nothing here asserts). Needs root, as the
 // benchmarks build their own network namespaces (named fl-<pid>-bench-*, removed afterwards).
 // Usage: npm run bench [-- --leases N --rounds R]
+import { benchVxlanColdStart } from './vxlan-cold-start.js';
 import { benchVxlanProgram } from './vxlan-program.js';
 
 function arg(name: string, dflt: number): number {
@@ -9,3 +10,4 @@ function arg(name: string, dflt: number): number {
 }
 
 await benchVxlanProgram(arg('leases', 5000), arg('rounds', 3));
+await benchVxlanColdStart(arg('leases', 5000));

@@ -30,6 +30,7 @@ export function errorLabel(err: Error): string {
 
 /** True when the failure is about the connection or the cluster's health, not about the request. */
 export function isTransient(e: unknown): boolean {
+  if (e instanceof LeaseStoreError) return e.retryable;
   const err = typedEtcdError(e);
   if (err instanceof EtcdAuthenticationFailedError || err instanceof EtcdPermissionDeniedError) return false;
   if (err instanceof ClientClosedError) return false;

@@ -45,6 +45,8 @@ export class SubnetWatch {
   private revision: bigint | null = null;
   private readonly backoff = new Backoff(INITIAL_BACKOFF_MS, MAX_BACKOFF_MS);
   private failures = 0;
+  /** The last failure was an expired auth token, which etcd3 renews only on a unary call. */
+  private staleToken = false;
 
   constructor(
     private readonly src: WatchSource,
@@ -85,13 +87,22 @@ export class SubnetWatch {
       endpoints: this.src.endpoints.join(','),
       attempt: this.failures,
     });
-    if (err instanceof EtcdInvalidAuthTokenError) await this.src.refreshAuth(this.signal).catch(() => undefined);
+    // Refreshed just before reconnecting: a token fetched now could expire again during the pause.
+    this.staleToken = err instanceof EtcdInvalidAuthTokenError;
     await pause(delay, this.signal);
+  }
+
+  private async refreshToken(): Promise<void> {
+    this.staleToken = false;
+    await this.src.refreshAuth(this.signal).catch((e: unknown) => {
+      this.src.logger.warn(`subnet watch: could not refresh the etcd auth token: ${(e as Error).message}`);
+    });
   }
 
   private async *follow(from: bigint): AsyncGenerator<RegistryWatchItem, StreamEnd, undefined> {
     let reader: StreamReader;
     try {
+      if (this.staleToken) await this.refreshToken();
       reader = new StreamReader(await raceAbort(this.src.open(), this.signal, (s) => s.cancel()));
     } catch (e) {
       return { error: e };
@@ -155,8 +166,10 @@ export class SubnetWatch {
   }
 
   private cancelError(reason: string): Error {
+    // Keep etcd's own class where there is one: it decides between giving up and refreshing the token.
     const err = castGrpcErrorMessage(reason || 'watch canceled by etcd');
     if (err instanceof EtcdPermissionDeniedError || err instanceof EtcdAuthenticationFailedError) return err;
+    if (err instanceof EtcdInvalidAuthTokenError) return err;
     return new StoreUnavailableError(`etcd canceled the subnet watch: ${reason || 'no reason given'}`);
   }
 

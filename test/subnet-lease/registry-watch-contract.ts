@@ -35,7 +35,7 @@ export function registryWatchContract(harness: () => RegistryHarness): void {
     it('sends a snapshot first, then adds and removes made by another writer, skipping malformed ones', async () => {
       const h = harness();
       await h.registry.createSubnet(net('10.5.52.0/24'), null, attrsA, DAY, signal());
-      probe = new WatchProbe(h.registry);
+      probe = new WatchProbe(h.registry, () => h.logs.text());
       const first = await probe.next('the snapshot');
       expect(first.kind).to.equal('snapshot');
       expect(first.kind === 'snapshot' && keysOf(first.leases)).to.deep.equal(['10.5.52.0-24']);
@@ -53,7 +53,7 @@ export function registryWatchContract(harness: () => RegistryHarness): void {
     it('reports an expired lease as removed', async () => {
       const h = harness();
       await h.putRaw('10.5.54.0-24', JSON_A, true);
-      probe = new WatchProbe(h.registry);
+      probe = new WatchProbe(h.registry, () => h.logs.text());
       await probe.next('the snapshot');
       await h.expire('10.5.54.0-24');
       expect((await takeEvents(probe, 1)).map(describeEvent)).to.deep.equal(['removed 10.5.54.0-24']);
@@ -61,7 +61,7 @@ export function registryWatchContract(harness: () => RegistryHarness): void {
 
     it('after a lost connection resumes where it stopped: the changes made meanwhile arrive as events', async () => {
       const h = harness();
-      probe = new WatchProbe(h.registry);
+      probe = new WatchProbe(h.registry, () => h.logs.text());
       expect((await probe.next('the snapshot')).kind).to.equal('snapshot');
       await h.putRaw('10.5.52.0-24', JSON_A, true);
       expect((await takeEvents(probe, 1)).map(describeEvent)).to.deep.equal(['added 10.5.52.0-24']);
@@ -78,7 +78,7 @@ export function registryWatchContract(harness: () => RegistryHarness): void {
       const h = harness();
       await h.putRaw('10.5.52.0-24', JSON_A, true);
       await h.putRaw('10.5.53.0-24', JSON_A, true);
-      probe = new WatchProbe(h.registry);
+      probe = new WatchProbe(h.registry, () => h.logs.text());
       expect((await probe.next('the snapshot')).kind).to.equal('snapshot');
 
       await h.disconnectWatchers();
@@ -126,7 +126,7 @@ export function registryWatchContract(harness: () => RegistryHarness): void {
 
     it('ends when the registry is closed', async () => {
       const h = harness();
-      probe = new WatchProbe(h.registry);
+      probe = new WatchProbe(h.registry, () => h.logs.text());
       await probe.next('the snapshot');
       await h.registry.close();
       await Promise.race([probe.finished, new Promise((_, rej) => setTimeout(() => rej(new Error('watch still running')), 2000))]);

@@ -11,7 +11,11 @@ export class WatchProbe {
   private readonly items: RegistryWatchItem[] = [];
   private wake: (() => void) | null = null;
 
-  constructor(registry: Registry) {
+  /** `diagnostics` (e.g. the captured log) is appended to the errors of next(). */
+  constructor(
+    registry: Registry,
+    private readonly diagnostics: () => string = () => '',
+  ) {
     this.finished = this.drain(registry.watchSubnets(this.controller.signal));
   }
 
@@ -19,9 +23,9 @@ export class WatchProbe {
   async next(what = 'a watch item', timeoutMs = 15_000): Promise<RegistryWatchItem> {
     const deadline = Date.now() + timeoutMs;
     while (this.items.length === 0) {
-      if (this.ended) throw new Error(`watch ended while waiting for ${what}${this.error ? `: ${String(this.error)}` : ''}`);
+      if (this.ended) throw this.failure(`watch ended while waiting for ${what}${this.error ? `: ${String(this.error)}` : ''}`);
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+      if (left <= 0) throw this.failure(`timed out after ${timeoutMs} ms waiting for ${what}`);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, left);
         this.wake = () => {
@@ -42,6 +46,11 @@ export class WatchProbe {
   async stop(): Promise<void> {
     this.controller.abort();
     await this.finished;
+  }
+
+  private failure(message: string): Error {
+    const more = this.diagnostics();
+    return new Error(more ? `${message}\n${more}` : message);
   }
 
   private async drain(it: AsyncIterable<RegistryWatchItem>): Promise<void> {

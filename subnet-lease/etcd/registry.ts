@@ -38,6 +38,11 @@ function prefixEnd(prefix: Buffer): Buffer {
   return Buffer.from([0]);
 }
 
+/**
+ * Every method rejects with the signal's reason once it aborts (a request already sent may still be
+ * applied by etcd), with StoreUnavailableError (retryable) when etcd cannot be reached, and with a
+ * final LeaseStoreError after close(). Methods may be called concurrently and any number of times.
+ */
 export class EtcdRegistry implements Registry {
   /** `<prefix>/config`. */
   readonly configKey: string;

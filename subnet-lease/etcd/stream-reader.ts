@@ -2,6 +2,7 @@
 // error or end is reported after them. Closing cancels the gRPC call; the 'error' (CANCELLED) that
 // follows is swallowed here, which is why the listeners stay attached after close.
 import type { IWatchRequest, IWatchResponse } from 'etcd3';
+import { StoreUnavailableError } from '../store.js';
 import type { WatchStream } from './watch.js';
 
 export type StreamMessage = { kind: 'response'; response: IWatchResponse } | { kind: 'failed'; error: unknown };
@@ -15,7 +16,8 @@ export class StreamReader {
   constructor(private readonly stream: WatchStream) {
     stream.on('data', (response) => this.push({ kind: 'response', response }));
     stream.on('error', (error) => this.fail(error));
-    stream.on('end', () => this.fail(new Error('etcd closed the watch stream')));
+    // A stream etcd ends on its own (e.g. while shutting down) is a reason to reconnect, not to give up.
+    stream.on('end', () => this.fail(new StoreUnavailableError('etcd closed the watch stream')));
   }
 
   /** Sends a request; a write on a broken stream shows up as the stream's failure instead of a throw. */

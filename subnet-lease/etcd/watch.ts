@@ -130,7 +130,10 @@ export class SubnetWatch {
   private handle(res: IWatchResponse): { items?: RegistryWatchItem; end?: StreamEnd } {
     if (res.compact_revision && res.compact_revision !== '0') return { end: this.compacted(res.compact_revision) };
     if (res.canceled) return { end: { error: this.cancelError(res.cancel_reason) } };
-    if (res.created) return this.connected();
+    if (res.created) {
+      this.connected();
+      return {};
+    }
     if (res.events.length === 0) {
       // A progress notification: every change up to header.revision has been delivered.
       this.advance(res.header.revision);
@@ -145,7 +148,7 @@ export class SubnetWatch {
     return events.length > 0 ? { items: { kind: 'events', events } } : {};
   }
 
-  private connected(): Record<string, never> {
+  private connected(): void {
     if (this.failures > 0) {
       this.src.logger.info(`subnet watch reconnected, resuming after revision ${this.revision}`, {
         endpoints: this.src.endpoints.join(','),
@@ -153,7 +156,6 @@ export class SubnetWatch {
     }
     this.failures = 0;
     this.backoff.reset();
-    return {};
   }
 
   private compacted(compactRevision: string): StreamEnd {

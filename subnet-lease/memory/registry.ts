@@ -41,6 +41,11 @@ export interface HistoryEntry {
   leased: boolean;
 }
 
+/**
+ * Registry methods reject with the signal's reason when it is already aborted (they never wait), with
+ * StoreUnavailableError while setAvailable(false), and with a final LeaseStoreError after close().
+ * The test controls act at once and may be called any number of times.
+ */
 export class MemoryRegistry implements Registry, MemoryWatchHost {
   readonly logger: Logger;
   private readonly prefix: string;

@@ -18,18 +18,20 @@ const signal = new AbortController().signal;
 
 describe('EtcdRegistry over TLS with client certificates @etcd', function () {
   this.timeout(30_000);
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'flannel-ts-certs-'));
+  let dir: string;
   let certs: TestCerts;
-  after(() => rmSync(dir, { recursive: true, force: true }));
-  const etcd = useEtcd(() => {
+  // Made in a hook, not at load time, so a filtered-out suite leaves no folder behind.
+  before(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'flannel-ts-certs-'));
     certs = makeTestCerts(dir);
-    return {
-      tls: {
-        certFile: certs.serverCertFile, keyFile: certs.serverKeyFile, caFile: certs.caFile, clientCertAuth: true,
-        clientCertFile: certs.clientCertFile, clientKeyFile: certs.clientKeyFile,
-      },
-    };
   });
+  const etcd = useEtcd(() => ({
+    tls: {
+      certFile: certs.serverCertFile, keyFile: certs.serverKeyFile, caFile: certs.caFile, clientCertAuth: true,
+      clientCertFile: certs.clientCertFile, clientKeyFile: certs.clientKeyFile,
+    },
+  }));
+  after(() => dir && rmSync(dir, { recursive: true, force: true }));
   const registryWith = (files: { keyFile?: string; certFile?: string; caFile?: string }, logs = new RecordingLogger()) =>
     new EtcdRegistry({ endpoints: [etcd().endpoint], logger: logs, dialTimeoutMs: 2000, ...files });
 

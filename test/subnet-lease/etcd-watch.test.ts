@@ -131,6 +131,16 @@ describe('etcd subnet watch state machine', () => {
     expect((await next).done).to.equal(true);
   });
 
+  it('reconnects when etcd ends the stream on its own', async () => {
+    src.script((s, n) => {
+      if (n === 1) s.emit('end');
+      else s.respond({ events: [put('10.5.53.0-24', 6)] });
+    });
+    expect((await take(watch)).kind).to.equal('snapshot');
+    expect((await take(watch)).kind).to.equal('events');
+    expect(src.startRevisions()).to.deep.equal(['6', '6']);
+  });
+
   it('ends with a final error when etcd denies the watch', async () => {
     src.script((s) => s.respond({ created: true, canceled: true, cancel_reason: 'etcdserver: permission denied' }));
     expect((await take(watch)).kind).to.equal('snapshot');

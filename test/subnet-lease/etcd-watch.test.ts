@@ -154,10 +154,11 @@ describe('etcd subnet watch state machine', () => {
     src.script((s) => s.fail());
     expect((await take(watch)).kind).to.equal('snapshot');
     const next = watch.next();
-    while (src.logger.messages('warn').length < 4) await new Promise((r) => setTimeout(r, 20));
+    // After five failures it waits 1600 ms; ending well before that shows the wait was cut short.
+    while (src.logger.messages('warn').length < 5) await new Promise((r) => setTimeout(r, 20));
     const t0 = Date.now();
     ac.abort();
     expect((await next).done).to.equal(true);
-    expect(Date.now() - t0).to.be.below(100);
+    expect(Date.now() - t0).to.be.below(800);
   });
 });

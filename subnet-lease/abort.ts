@@ -1,4 +1,6 @@
-// Small helpers for AbortSignal-driven loops.
+// Small helpers for AbortSignal-driven loops. gRPC unary calls made through etcd3 cannot be cancelled
+// by a signal, so callers race them instead (raceAbort); a call that finishes after the abort is ignored,
+// or disposed of when it produced a resource such as a stream.
 import { setTimeout as delay } from 'node:timers/promises';
 
 /** Resolves after `ms`, or rejects with the signal's reason as soon as it aborts. */
@@ -19,4 +21,68 @@ export function abortReason(signal: AbortSignal): Error {
 
 export function isAbort(e: unknown, signal: AbortSignal): boolean {
   return signal.aborted && (e === signal.reason || (e instanceof Error && e.name === 'AbortError'));
+}
+
+/**
+ * Settles like `p`, or rejects with the abort reason as soon as `signal` aborts. When the signal wins
+ * and `p` later yields a value, `dispose` gets it so nothing is leaked.
+ */
+export function raceAbort<T>(p: Promise<T>, signal: AbortSignal, dispose?: (value: T) => void): Promise<T> {
+  if (signal.aborted) {
+    p.then((v) => dispose?.(v), () => undefined);
+    return Promise.reject(abortReason(signal));
+  }
+  return new Promise<T>((resolve, reject) => {
+    let aborted = false;
+    const onAbort = (): void => {
+      aborted = true;
+      reject(abortReason(signal));
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        if (aborted) dispose?.(v);
+        else resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}
+
+/** Waits `ms`; resolves early (without throwing) when `signal` aborts, and leaves no timer behind. */
+export function pause(ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+/** Exponential backoff: `initialMs`, doubling on each failure, capped at `maxMs`; reset after a success. */
+export class Backoff {
+  private nextMs: number;
+  constructor(
+    private readonly initialMs: number,
+    private readonly maxMs: number,
+  ) {
+    this.nextMs = initialMs;
+  }
+  /** The delay to wait now; the following call returns twice as much (up to the cap). */
+  next(): number {
+    const ms = this.nextMs;
+    this.nextMs = Math.min(this.nextMs * 2, this.maxMs);
+    return ms;
+  }
+  reset(): void {
+    this.nextMs = this.initialMs;
+  }
 }

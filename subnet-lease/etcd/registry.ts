@@ -13,7 +13,7 @@ import { buildClientOptions } from './client-options.js';
 import type { EtcdConnectionOptions } from './client-options.js';
 import { decodeStoredLease } from './decode.js';
 import { storeError } from './errors.js';
-import { abortError, raceAbort } from './signal.js';
+import { abortReason, raceAbort } from '../abort.js';
 import { SubnetWatch } from './watch.js';
 import type { WatchSource, WatchStream } from './watch.js';
 
@@ -206,7 +206,7 @@ export class EtcdRegistry implements Registry {
 
   /** Runs one request: abortable by `signal`, errors mapped to lease-store errors naming `what` and the endpoints. */
   private async call<T>(what: string, signal: AbortSignal, fn: () => Promise<T>, dispose?: (v: T) => void): Promise<T> {
-    if (signal.aborted) throw abortError(signal);
+    if (signal.aborted) throw abortReason(signal);
     try {
       return await raceAbort(fn(), signal, dispose);
     } catch (e) {

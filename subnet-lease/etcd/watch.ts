@@ -15,7 +15,7 @@ import { StoreUnavailableError } from '../store.js';
 import type { RegistryWatchItem } from '../store.js';
 import { decodeRemovedLease, decodeStoredLease } from './decode.js';
 import { errorLabel, isTransient, storeError, typedEtcdError } from './errors.js';
-import { Backoff, pause, raceAbort } from './signal.js';
+import { Backoff, pause, raceAbort } from '../abort.js';
 import { StreamReader } from './stream-reader.js';
 
 export type WatchStream = IDuplexStream<IWatchRequest, IWatchResponse>;

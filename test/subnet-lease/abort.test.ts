@@ -1,6 +1,6 @@
 // The abort and backoff helpers of the etcd registry.
 import { expect } from 'chai';
-import { Backoff, pause, raceAbort } from '../../subnet-lease/etcd/signal.js';
+import { Backoff, pause, raceAbort } from '../../subnet-lease/abort.js';
 
 const timers = (): number => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
 

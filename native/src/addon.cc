@@ -10,6 +10,7 @@
 #include "errors.h"
 #include "netns.h"
 #include "nl-socket.h"
+#include "udp-addon.h"
 
 namespace flannel {
 
@@ -41,6 +42,7 @@ Napi::Value WriteSysctl(const Napi::CallbackInfo& info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitNlSocket(env, exports);
   InitNlMonitor(env, exports);
+  InitUdp(env, exports);
   exports.Set("writeSysctl", Napi::Function::New(env, WriteSysctl));
   return exports;
 }

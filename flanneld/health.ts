@@ -1,0 +1,74 @@
+// The health server (fact sheet §10), started when --healthz-port > 0 on --healthz-ip: the reference's
+// /healthz and /readyz answers byte for byte (Go's default mux: any method, text/plain, 404 "404 page
+// not found" elsewhere), plus /metrics in the Prometheus text format on the same port.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Logger } from '../subnet-lease/log.js';
+import { FatalError } from './errors.js';
+import { METRICS_CONTENT_TYPE, type MetricsRegistry } from './metrics.js';
+
+export interface HealthOptions {
+  host: string;
+  port: number;
+  /** /readyz answers 200 once this returns true: rules in place and subnet.env written. */
+  isReady: () => boolean;
+  metrics?: MetricsRegistry;
+  logger: Logger;
+}
+
+const TEXT = 'text/plain; charset=utf-8';
+/** The reference gives in-flight requests 3 s on exit. */
+const SHUTDOWN_GRACE_MS = 3000;
+
+export class HealthServer {
+  private server: Server | null = null;
+
+  constructor(private readonly o: HealthOptions) {}
+
+  /** Listens; rejects with FatalError when the address cannot be bound. Calling it twice is a no-op. */
+  async start(): Promise<void> {
+    if (this.server) return;
+    const server = createServer((req, res) => this.handle(req, res));
+    const address = this.o.host.includes(':') ? `[${this.o.host}]:${this.o.port}` : `${this.o.host}:${this.o.port}`;
+    this.o.logger.info(`Start healthz server on ${address}`);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (e) => reject(new FatalError(`healthz server cannot listen on ${address}: ${e.message}`)));
+      server.listen(this.o.port, this.o.host, () => resolve());
+    });
+    server.on('error', (e) => this.o.logger.error(`healthz server: ${e.message}`));
+    this.server = server;
+  }
+
+  /** The port actually bound (useful with port 0 in tests); 0 before start(). */
+  get port(): number {
+    const a = this.server?.address();
+    return typeof a === 'object' && a ? a.port : 0;
+  }
+
+  /** Stops accepting, lets requests in flight finish for up to 3 s, then closes. Safe to call twice. */
+  async stop(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    this.server = null;
+    const timer = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
+    timer.unref();
+    server.closeIdleConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    clearTimeout(timer);
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse): void {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === '/healthz') return send(res, 200, TEXT, 'flanneld is running');
+    if (path === '/readyz') {
+      return this.o.isReady() ? send(res, 200, TEXT, 'flanneld is ready') : send(res, 503, TEXT, 'flanneld is not ready yet');
+    }
+    if (path === '/metrics' && this.o.metrics) return send(res, 200, METRICS_CONTENT_TYPE, this.o.metrics.render());
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    send(res, 404, TEXT, '404 page not found\n');
+  }
+}
+
+function send(res: ServerResponse, status: number, type: string, body: string): void {
+  res.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body) });
+  res.end(res.req.method === 'HEAD' ? undefined : body);
+}

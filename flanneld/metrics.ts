@@ -1,0 +1,146 @@
+// A small Prometheus registry (text exposition format 0.0.4) and flanneld's metrics. Written here
+// rather than pulled in from prom-client: counters, gauges and one histogram are all flanneld needs.
+// Other parts never import this file; they get narrow interfaces (TrafficMetrics, the metered
+// LeaseStore and Native in metered.ts) that these metrics implement.
+
+type Labels = Readonly<Record<string, string>>;
+
+function labelKey(labels: Labels): string {
+  const keys = Object.keys(labels).sort();
+  if (keys.length === 0) return '';
+  const esc = (v: string): string => v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
+  return `{${keys.map((k) => `${k}="${esc(labels[k]!)}"`).join(',')}}`;
+}
+
+function num(v: number): string {
+  if (v === Infinity) return '+Inf';
+  if (v === -Infinity) return '-Inf';
+  return Number.isNaN(v) ? 'NaN' : String(v);
+}
+
+interface Metric {
+  readonly name: string;
+  render(): string[];
+}
+
+export class Counter implements Metric {
+  private readonly values = new Map<string, number>();
+  constructor(
+    readonly name: string,
+    readonly help: string,
+  ) {}
+  inc(labels: Labels = {}, by = 1): void {
+    const k = labelKey(labels);
+    this.values.set(k, (this.values.get(k) ?? 0) + by);
+  }
+  get(labels: Labels = {}): number {
+    return this.values.get(labelKey(labels)) ?? 0;
+  }
+  render(): string[] {
+    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} counter`];
+    if (this.values.size === 0) lines.push(`${this.name} 0`);
+    for (const [k, v] of this.values) lines.push(`${this.name}${k} ${num(v)}`);
+    return lines;
+  }
+}
+
+export class Gauge implements Metric {
+  private readonly values = new Map<string, number>();
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    private readonly collect?: () => number,
+  ) {}
+  set(value: number, labels: Labels = {}): void {
+    this.values.set(labelKey(labels), value);
+  }
+  get(labels: Labels = {}): number {
+    return this.collect && Object.keys(labels).length === 0 ? this.collect() : (this.values.get(labelKey(labels)) ?? 0);
+  }
+  render(): string[] {
+    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} gauge`];
+    if (this.collect) lines.push(`${this.name} ${num(this.collect())}`);
+    else if (this.values.size === 0) lines.push(`${this.name} 0`);
+    for (const [k, v] of this.values) lines.push(`${this.name}${k} ${num(v)}`);
+    return lines;
+  }
+}
+
+export class Histogram implements Metric {
+  private readonly counts: number[];
+  private sum = 0;
+  private count = 0;
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly buckets: readonly number[],
+  ) {
+    this.counts = buckets.map(() => 0);
+  }
+  observe(v: number): void {
+    this.buckets.forEach((b, i) => {
+      if (v <= b) this.counts[i]!++;
+    });
+    this.sum += v;
+    this.count++;
+  }
+  get observations(): number {
+    return this.count;
+  }
+  render(): string[] {
+    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} histogram`];
+    this.buckets.forEach((b, i) => lines.push(`${this.name}_bucket{le="${num(b)}"} ${this.counts[i]}`));
+    lines.push(`${this.name}_bucket{le="+Inf"} ${this.count}`, `${this.name}_sum ${num(this.sum)}`, `${this.name}_count ${this.count}`);
+    return lines;
+  }
+}
+
+export class MetricsRegistry {
+  private readonly metrics: Metric[] = [];
+  register<T extends Metric>(m: T): T {
+    if (this.metrics.some((x) => x.name === m.name)) throw new Error(`metric ${m.name} registered twice`);
+    this.metrics.push(m);
+    return m;
+  }
+  /** The whole registry in the Prometheus text format. */
+  render(): string {
+    return `${this.metrics.flatMap((m) => m.render()).join('\n')}\n`;
+  }
+}
+
+export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+
+/** Every metric flanneld exports; one instance per process. */
+export class FlannelMetrics {
+  readonly registry = new MetricsRegistry();
+  private readonly r = this.registry;
+  readonly leasesKnown = this.r.register(new Gauge('flannel_leases_known', "other hosts' leases this host follows"));
+  readonly leaseEvents = this.r.register(new Counter('flannel_lease_events_total', 'lease events received from the store, by type (added, removed)'));
+  readonly kernelEntries = this.r.register(
+    new Counter('flannel_kernel_entries_programmed_total', 'kernel entries written by the backend, by kind (route, neigh, fdb) and op (replace, delete)'),
+  );
+  readonly kernelRepairs = this.r.register(
+    new Counter('flannel_kernel_entries_repaired_total', 'kernel entries written again without a lease event asking for them (reconcile pass, device recreation), by kind'),
+  );
+  readonly kernelErrors = this.r.register(new Counter('flannel_kernel_entry_errors_total', 'kernel entry writes the kernel refused, by kind'));
+  readonly eventToKernel = this.r.register(
+    new Histogram('flannel_lease_event_to_kernel_seconds', "time from a lease event leaving the store to its subnet's route being written (or deleted) in the kernel", [
+      0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+    ]),
+  );
+  readonly leaseAcquisitions = this.r.register(new Counter('flannel_lease_acquisitions_total', 'our lease acquired (at start-up) or re-acquired after it was lost'));
+  readonly leaseLosses = this.r.register(new Counter('flannel_lease_losses_total', 'our lease deleted or expired in the store (then re-acquired in process)'));
+  readonly leaseRenewals = this.r.register(new Counter('flannel_lease_renewals_total', 'successful renewals of our lease'));
+  readonly storeErrors = this.r.register(new Counter('flannel_store_errors_total', 'failed lease-store requests, by operation'));
+  readonly storeReconnects = this.r.register(new Counter('flannel_store_watch_reconnects_total', 'times the lease watch was re-established after an interruption'));
+  readonly ruleChecks = this.r.register(
+    new Counter('flannel_rule_checks_total', 'periodic checks of the iptables/nftables rules, by mode, family and result (ok, repaired, error)'),
+  );
+  readonly ready = this.r.register(new Gauge('flannel_ready', '1 once the rules are in place and subnet.env is written (as /readyz)'));
+  readonly startTime = this.r.register(new Gauge('process_start_time_seconds', 'start time of the process since the Unix epoch, in seconds'));
+  readonly rss = this.r.register(new Gauge('process_resident_memory_bytes', 'resident memory size in bytes', () => process.memoryUsage.rss()));
+
+  constructor() {
+    this.startTime.set(Math.round(Date.now() / 1000 - process.uptime()));
+  }
+}

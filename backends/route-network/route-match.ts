@@ -1,0 +1,61 @@
+// Comparing the routes a backend wants with the routes the kernel has. Addresses are compared by value,
+// not by text, so "fd00::1" and "fd00:0:0::1" are the same gateway. A route is ours when destination,
+// gateway, device, table and metric agree (the reference compares destination, gateway and device);
+// protocol, scope and flags are not compared, so a route someone re-added by hand still counts.
+import type { Route, RouteSpec } from '../../native/types.js';
+import { RT_TABLE_MAIN } from '../../native/types.js';
+import { IPParseError, formatIP4, formatIP6, parseIP4, parseIP6 } from '../../subnet-lease/ip.js';
+
+/** What the kernel holds for a wanted route. */
+export type RouteState =
+  | { kind: 'present' }
+  | { kind: 'missing' }
+  /** Another route to the same destination (other gateway or device) would be overwritten by ours. */
+  | { kind: 'conflict'; existing: Route };
+
+/** Canonical text of an address or a CIDR; the input unchanged when it is neither. */
+export function canonical(text: string): string {
+  const slash = text.indexOf('/');
+  const addr = slash < 0 ? text : text.slice(0, slash);
+  const suffix = slash < 0 ? '' : text.slice(slash);
+  try {
+    return (addr.includes(':') ? formatIP6(parseIP6(addr)) : formatIP4(parseIP4(addr))) + suffix;
+  } catch (e) {
+    if (e instanceof IPParseError) return text;
+    throw e;
+  }
+}
+
+function sameAddr(a: string | null | undefined, b: string | null | undefined): boolean {
+  if (!a || !b) return !a && !b;
+  return canonical(a) === canonical(b);
+}
+
+function slotOf(r: Pick<RouteSpec, 'dst' | 'table' | 'metric'>): string {
+  return `${canonical(r.dst)} table ${r.table ?? RT_TABLE_MAIN} metric ${r.metric ?? 0}`;
+}
+
+/** Both are in the slot `replace` overwrites: same destination, table and metric. */
+export function sameSlot(a: Pick<RouteSpec, 'dst' | 'table' | 'metric'>, b: Pick<RouteSpec, 'dst' | 'table' | 'metric'>): boolean {
+  return slotOf(a) === slotOf(b);
+}
+
+/** `have` is exactly the route `want` describes (in its slot, with its gateway and device). */
+export function sameRoute(have: Route, want: RouteSpec): boolean {
+  return sameSlot(have, want) && sameAddr(have.gateway, want.gateway) && have.ifindex === (want.ifindex ?? have.ifindex);
+}
+
+export function routeState(want: RouteSpec, kernel: readonly Route[]): RouteState {
+  const slot = kernel.filter((r) => sameSlot(r, want));
+  if (slot.some((r) => sameRoute(r, want))) return { kind: 'present' };
+  const existing = slot[0];
+  return existing ? { kind: 'conflict', existing } : { kind: 'missing' };
+}
+
+/** `10.244.2.0/24 via 198.18.0.2 dev eth0`, in `ip route` words. */
+export function describeRoute(r: RouteSpec | Route, linkName: (ifindex: number) => string): string {
+  const via = r.gateway ? ` via ${r.gateway}` : '';
+  const dev = r.ifindex ? ` dev ${linkName(r.ifindex)}` : '';
+  const metric = r.metric ? ` metric ${r.metric}` : '';
+  return `${r.dst}${via}${dev}${metric}`;
+}

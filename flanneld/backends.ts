@@ -4,6 +4,8 @@
 import { createAllocBackend } from '../backends/alloc/alloc.js';
 import { createVxlanBackend } from '../backends/vxlan/index.js';
 import { createHostGwBackend } from '../backends/host-gw/host-gw.js';
+import { createUdpBackend } from '../backends/udp/index.js';
+import { openUdpLoop } from '../native/udp.js';
 import type { Backend, BackendContext } from '../backends/backend.js';
 import type { Native } from '../native/index.js';
 import { FatalError } from './errors.js';
@@ -19,9 +21,10 @@ const BACKENDS: ReadonlyMap<string, Factory> = new Map<string, Factory>([
   ['alloc', (ctx) => createAllocBackend(ctx)],
   ['vxlan', (ctx, deps) => createVxlanBackend(ctx, deps.native())],
   ['host-gw', (ctx, deps) => createHostGwBackend(ctx, deps.native())],
+  ['udp', (ctx, deps) => createUdpBackend(ctx, deps.native(), openUdpLoop)],
 ]);
 
-const REFERENCE_ONLY = ['host-gw', 'udp', 'ipip', 'ipsec', 'wireguard', 'extension', 'tencent-vpc'];
+const REFERENCE_ONLY = ['ipip', 'ipsec', 'wireguard', 'extension', 'tencent-vpc'];
 
 /** The factory for `type`; FatalError naming the supported types when there is none. */
 export function backendFactory(type: string): Factory {

@@ -1,0 +1,121 @@
+// The running udp network: turns every other host's lease into a route of the packet loop
+// (subnet -> public IP : Port) and takes it out again when the lease goes. The loop lives as long as
+// `run`: when run ends, the loop stops and the TUN device (with its address and route) disappears,
+// as the reference's does when its process exits.
+import type { Network } from '../backend.js';
+import type { Native } from '../../native/types.js';
+import type { UdpCounters, UdpLoop } from '../../native/udp.js';
+import { isAbort } from '../../subnet-lease/abort.js';
+import { formatIP4 } from '../../subnet-lease/ip.js';
+import type { Lease, LeaseEvent } from '../../subnet-lease/lease.js';
+import type { Logger } from '../../subnet-lease/log.js';
+import type { LeaseStore } from '../../subnet-lease/store.js';
+import { readdressTun } from './device.js';
+
+export interface UdpNetworkDeps {
+  native: Native;
+  store: LeaseStore;
+  logger: Logger;
+  loop: UdpLoop;
+  ifindex: number;
+  port: number;
+  lease: Lease;
+  mtu: number;
+}
+
+const VERBOSE_PEER_LOG_LIMIT = 20;
+
+export class UdpNetwork implements Network {
+  lease: Lease;
+  readonly mtu: number;
+  /** subnet -> public IP of every peer the loop routes to. */
+  private readonly peers = new Map<string, string>();
+  private queue: Promise<void> = Promise.resolve();
+
+  constructor(private readonly d: UdpNetworkDeps) {
+    this.lease = d.lease;
+    this.mtu = d.mtu;
+  }
+
+  get device(): string {
+    return this.d.loop.device;
+  }
+
+  get peerCount(): number {
+    return this.peers.size;
+  }
+
+  counters(): UdpCounters {
+    return this.d.loop.counters();
+  }
+
+  /**
+   * Follows the leases until `signal` aborts, then stops the loop (the TUN device goes away) and
+   * resolves. Rejects only when the lease watch fails; the loop is stopped then too. Calling it
+   * again after it ended finds the loop stopped: it throws EBADF at the first lease.
+   */
+  async run(signal: AbortSignal): Promise<void> {
+    try {
+      for await (const batch of this.d.store.watchLeases(() => this.lease.subnet, signal)) this.handleBatch(batch);
+    } catch (e) {
+      if (!isAbort(e, signal)) throw e;
+    } finally {
+      await this.queue;
+      const c = this.d.loop.counters();
+      const cpu = this.d.loop.cpuSeconds();
+      this.d.loop.stop();
+      this.d.logger.info(`udp loop stopped, ${this.d.loop.device} removed: ${c.txPackets} packets out, ${c.rxPackets} in, ${cpu.toFixed(2)} CPU s`, { counters: c });
+    }
+  }
+
+  /** Our lease was re-acquired: move the TUN address and the ICMP source to the new subnet. */
+  leaseChanged(lease: Lease): void {
+    const old = this.lease;
+    this.lease = lease;
+    this.queue = this.queue
+      .then(async () => {
+        await readdressTun(this.d.native, this.d.ifindex, old.subnet, lease.subnet);
+        this.d.loop.setLocalAddress(formatIP4(lease.subnet.ip));
+        const mine = lease.subnet.toString();
+        if (this.peers.delete(mine)) this.d.loop.deleteRoute(mine);
+      })
+      .catch((e: unknown) => {
+        this.d.logger.error(`udp: could not move ${this.d.loop.device} to ${lease.subnet}: ${(e as Error).message}`, { error: e });
+      });
+  }
+
+  /** Applies a batch: the last event per subnet wins. Routes change in the loop at once. */
+  private handleBatch(events: readonly LeaseEvent[]): void {
+    const latest = new Map<string, LeaseEvent>();
+    for (const e of events) latest.set(e.lease.subnet.toString(), e);
+    const added: string[] = [];
+    const removed: string[] = [];
+    for (const [subnet, ev] of latest) {
+      if (ev.lease.subnet.equals(this.lease.subnet)) continue;
+      if (ev.type === 'removed') {
+        if (this.peers.delete(subnet)) this.d.loop.deleteRoute(subnet);
+        removed.push(subnet);
+        continue;
+      }
+      const ip = ev.lease.attrs.publicIP;
+      if (ip === 0) {
+        this.d.logger.warn(`ignoring lease ${subnet}: it has no IPv4 PublicIP`);
+        continue;
+      }
+      // The reference does not filter by BackendType either: any lease with a PublicIP is a peer.
+      this.d.loop.setRoute(subnet, formatIP4(ip), this.d.port);
+      this.peers.set(subnet, formatIP4(ip));
+      added.push(`${subnet} at ${formatIP4(ip)}`);
+    }
+    this.logPeers(added, removed);
+  }
+
+  private logPeers(added: readonly string[], removed: readonly string[]): void {
+    const log = this.d.logger;
+    const n = added.length + removed.length;
+    const each = n <= VERBOSE_PEER_LOG_LIMIT ? log.info.bind(log) : log.debug.bind(log);
+    for (const a of added) each(`peer added: ${a}`);
+    for (const r of removed) each(`peer removed: ${r}`);
+    if (n > VERBOSE_PEER_LOG_LIMIT) log.info(`peers: ${added.length} added or updated, ${removed.length} removed; ${this.peers.size} in all`);
+  }
+}

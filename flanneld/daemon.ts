@@ -14,7 +14,13 @@ import type { Flags } from './flags.js';
 import { fetchNetworkConfig } from './network-config.js';
 import { createStore } from './store.js';
 import { FatalError } from './errors.js';
-import { writeSubnetEnv } from './subnet-env.js';
+import { readPreviousSubnets, writeSubnetEnv } from './subnet-env.js';
+import { HealthServer } from './health.js';
+import { EventTracker, meteredNative, meteredStore } from './metered.js';
+import { FlannelMetrics } from './metrics.js';
+import { notifyReady } from './notify.js';
+import { TrafficManager } from './traffic/manager.js';
+import { previousTargets, trafficTargets } from './traffic/targets.js';
 
 
 export interface DaemonOptions {
@@ -26,9 +32,21 @@ export interface DaemonOptions {
 /** Runs until `signal` aborts (resolves) or something fatal happens (rejects). */
 export async function runDaemon({ flags, log, signal }: DaemonOptions): Promise<void> {
   const logger = log('flanneld');
-  const { store, registry } = await createStore(flags, log);
+  const metrics = new FlannelMetrics();
+  const tracker = new EventTracker(metrics);
+  // Read before anything rewrites it: the old network/subnet whose rules must go.
+  const previous = await readPreviousSubnets(flags.subnetFile).catch(() => null);
+  const parts = await createStore(flags, log);
+  const { registry } = parts;
+  const store = meteredStore(parts.store, metrics, tracker);
+  // /readyz: rules in place and subnet.env written (fact sheet §10).
+  const ready = { rules: false, subnetEnv: false };
+  const isReady = (): boolean => ready.rules && ready.subnetEnv;
+  const refreshReady = (): void => metrics.ready.set(isReady() ? 1 : 0);
+  const health = flags.healthzPort > 0 ? new HealthServer({ host: flags.healthzIP, port: flags.healthzPort, isReady, metrics: metrics.registry, logger: log('healthz') }) : null;
   let native: Native | undefined;
   try {
+    await health?.start();
     const config = await fetchNetworkConfig(store, signal, log('config'));
     if (config.backendDefaulted) {
       logger.warn('the network config has no "Backend": using vxlan, as Flannel documents (the reference code would use udp)');
@@ -37,29 +55,55 @@ export async function runDaemon({ flags, log, signal }: DaemonOptions): Promise<
     if (!config.enableNFTables) await requireBrNetfilter();
     const extIface = await chooseExternalInterface({ iface: flags.iface, publicIP: flags.publicIP });
     logger.info(`using interface ${describeExternalInterface(extIface)}`);
-    const backend = factory({ store, extIface, logger: log(`backend-${config.backendType}`) }, { native: () => (native ??= openNative()) });
+    const backend = factory({ store, extIface, logger: log(`backend-${config.backendType}`) }, { native: () => (native ??= meteredNative(openNative(), tracker, metrics)) });
     const network = await backend.registerNetwork(config, signal);
-    await writeEnv(flags, config, network, network.lease, logger);
+    const traffic = newTrafficManager(flags, config, log('traffic'), metrics);
+    await traffic.cleanUpOtherMode();
+    await traffic.setUp(trafficTargets(config, network.lease), previousTargets(previous));
+    void traffic.whenInPlace().then(() => {
+      ready.rules = true;
+      refreshReady();
+    });
+    ready.subnetEnv = await writeEnv(flags, config, network, network.lease, logger);
+    refreshReady();
     logger.info(`running backend ${config.backendType}`);
-    await Promise.all([
+    const running = Promise.all([
       network.run(signal),
-      store.keepLease(network.lease, signal, (lease) => void onLeaseChanged(flags, config, network, lease, logger)),
+      traffic.run(signal),
+      store.keepLease(network.lease, signal, (lease) => void onLeaseChanged(flags, config, network, lease, logger, traffic)),
     ]);
+    await notifyReady(process.env, logger);
+    await running;
   } catch (e) {
     if (!isAbort(e, signal)) throw e;
   } finally {
+    await health?.stop();
     await native?.close();
     await registry.close();
   }
   logger.info('Exiting cleanly...');
 }
 
-async function onLeaseChanged(flags: Flags, config: NetworkConfig, network: Network, lease: Lease, logger: Logger): Promise<void> {
+async function onLeaseChanged(flags: Flags, config: NetworkConfig, network: Network, lease: Lease, logger: Logger, traffic: TrafficManager): Promise<void> {
   network.leaseChanged?.(lease);
+  await traffic.setUp(trafficTargets(config, lease));
   await writeEnv(flags, config, network, lease, logger);
 }
 
-async function writeEnv(flags: Flags, config: NetworkConfig, network: Network, lease: Lease, logger: Logger): Promise<void> {
+function newTrafficManager(flags: Flags, config: NetworkConfig, logger: Logger, metrics: FlannelMetrics): TrafficManager {
+  return new TrafficManager({
+    mode: config.enableNFTables ? 'nftables' : 'iptables',
+    ipMasq: flags.ipMasq,
+    forwardRules: flags.iptablesForwardRules,
+    randomFullyDisable: flags.ipMasqFullyRandomDisable,
+    resyncSeconds: flags.iptablesResync,
+    logger,
+    metrics: { ruleCheck: (mode, family, result) => metrics.ruleChecks.inc({ mode, family: `ipv${family}`, result }) },
+  });
+}
+
+/** Resolves true when subnet.env was written. */
+async function writeEnv(flags: Flags, config: NetworkConfig, network: Network, lease: Lease, logger: Logger): Promise<boolean> {
   try {
     await writeSubnetEnv(flags.subnetFile, {
       network: config.enableIPv4 ? config.network : null,
@@ -70,9 +114,11 @@ async function writeEnv(flags: Flags, config: NetworkConfig, network: Network, l
       ipMasq: flags.ipMasq,
     });
     logger.info(`wrote ${flags.subnetFile} (subnet ${lease.subnet}, MTU ${network.mtu})`);
+    return true;
   } catch (e) {
     // The reference carries on (and stays not ready); pods on this host cannot start until it is fixed.
     logger.warn(`failed to write ${flags.subnetFile}: ${(e as Error).message}`);
+    return false;
   }
 }
 

@@ -5,7 +5,6 @@ import { FLAG_FIELDS, FLAG_SPECS } from './flags.js';
 import type { FlagName, Flags } from './flags.js';
 
 const KUBE = 'coming with the Kubernetes subnet manager';
-const TRAFFIC = 'coming with the iptables/nftables work';
 
 const PENDING = {
   'kube-subnet-mgr': KUBE,
@@ -14,13 +13,7 @@ const PENDING = {
   'kube-annotation-prefix': KUBE,
   'net-config-path': KUBE,
   'set-node-network-unavailable': KUBE,
-  'ip-masq': TRAFFIC,
-  'ip-masq-fully-random-disable': TRAFFIC,
-  'iptables-forward-rules': TRAFFIC,
-  'iptables-resync': TRAFFIC,
   'ip-blackhole-route': 'coming with the blackhole-route loop',
-  'healthz-ip': 'coming with the health server',
-  'healthz-port': 'coming with the health server',
   iface: 'coming with external interface selection',
   'iface-regex': 'coming with external interface selection',
   'iface-can-reach': 'coming with external interface selection',

@@ -230,21 +230,20 @@ describe('not yet supported flags', () => {
   });
 
   it('names the flag and the work it waits for', () => {
-    const f = flags(['--ip-masq', '--iptables-forward-rules=false', '--kube-subnet-mgr', '--iface=eth0'], { FLANNELD_HEALTHZ_PORT: '8080' });
+    const f = flags(['--ip-masq', '--iptables-forward-rules=false', '--ip-blackhole-route', '--vmodule=x=2', '--iface=eth0'], { FLANNELD_HEALTHZ_PORT: '8080' });
     const msgs = unsupportedFlags(f, SUPPORTED_FLAGS);
-    expect(msgs).to.include('--ip-masq is not supported by flannel-ts yet (coming with the iptables/nftables work); remove it or leave it at its default');
-    expect(msgs).to.include('--iptables-forward-rules is not supported by flannel-ts yet (coming with the iptables/nftables work); remove it or leave it at its default');
-    expect(msgs.find((m) => m.startsWith('--kube-subnet-mgr '))).to.contain('Kubernetes');
-    expect(msgs.find((m) => m.startsWith('--iface '))).to.contain('not supported');
-    expect(msgs.find((m) => m.startsWith('--healthz-port '))).to.contain('health server');
-    expect(msgs).to.have.length(5);
+    expect(msgs).to.include('--ip-blackhole-route is not supported by flannel-ts yet (coming with the blackhole-route loop); remove it or leave it at its default');
+    expect(msgs.find((m) => m.startsWith('--vmodule '))).to.contain('klog-specific');
+    // traffic rules and the health server exist now
+    expect(msgs.filter((m) => /^--(ip-masq|iptables-forward-rules|healthz-port) /.test(m))).to.deep.equal([]);
+    expect(msgs).to.have.length(3);
   });
 
   it('stays quiet for a feature once it is in the supported set', () => {
-    const f = flags(['--ip-masq']);
-    expect(unsupportedFlags(f, new Set([...SUPPORTED_FLAGS, 'ip-masq']))).to.deep.equal([]);
-    expect(NOT_YET_SUPPORTED).to.include('ip-masq');
-    expect(SUPPORTED_FLAGS.has('ip-masq')).to.equal(false);
+    const f = flags(['--ip-blackhole-route']);
+    expect(unsupportedFlags(f, new Set([...SUPPORTED_FLAGS, 'ip-blackhole-route']))).to.deep.equal([]);
+    expect(NOT_YET_SUPPORTED).to.include('ip-blackhole-route');
+    expect(SUPPORTED_FLAGS.has('ip-blackhole-route')).to.equal(false);
     expect(SUPPORTED_FLAGS.has('etcd-endpoints')).to.equal(true);
     expect(unsupportedFlags(flags(['--etcd-prefix=/x']), new Set())).to.deep.equal([
       '--etcd-prefix is not supported by flannel-ts yet (not implemented); remove it or leave it at its default',

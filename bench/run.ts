@@ -3,6 +3,7 @@
 // Usage: npm run bench [-- --leases N --rounds R]
 import { benchVxlanColdStart } from './vxlan-cold-start.js';
 import { benchVxlanProgram } from './vxlan-program.js';
+import { benchUdp } from './udp.js';
 
 function arg(name: string, dflt: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -11,3 +12,4 @@ function arg(name: string, dflt: number): number {
 
 await benchVxlanProgram(arg('leases', 5000), arg('rounds', 3));
 await benchVxlanColdStart(arg('leases', 5000));
+await benchUdp(arg('seconds', 5), arg('rounds', 3));

@@ -1,0 +1,84 @@
+// Benchmark: iperf3 pod to pod between two namespace hosts over the udp backend, the vxlan backend and
+// host-gw (when flanneld knows it), every overlay set up by flanneld processes in the same run. One
+// cluster per backend stays up for the whole run; the measurements alternate between them (single
+// stream, then -P 4), `rounds` times, and the medians are printed with the udp/vxlan ratio and the
+// CPU seconds the udp packet loop's threads used. Figures, not assertions.
+// Usage: node dist/bench/udp.js [--seconds S] [--rounds R]   (root; builds fl-<pid>-bu* namespaces)
+import { pathToFileURL } from 'node:url';
+import { backendFactory } from '../flanneld/backends.js';
+import { Cluster } from '../test/backends/udp/cluster.js';
+
+interface Sample {
+  gbps: number;
+  /** CPU seconds of the udp loop threads on both hosts during the run (udp only). */
+  loopCpu: number;
+}
+
+const MODES = [
+  { name: 'single stream', streams: 1 },
+  { name: '-P 4', streams: 4 },
+];
+
+function hasBackend(type: string): boolean {
+  try {
+    backendFactory(type);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function iperf(c: Cluster, streams: number, seconds: number): Promise<Sample> {
+  const cpu = async (): Promise<number> => (await c.threadCpu(1, 'flannel-udp')) + (await c.threadCpu(2, 'flannel-udp'));
+  const before = await cpu();
+  const out = await c.bed.exec(c.pod(1), ['iperf3', '-c', c.podIP.get(2)!, '-t', String(seconds), '-P', String(streams), '-J']);
+  const report = JSON.parse(out) as { end: { sum_received: { bits_per_second: number } } };
+  return { gbps: report.end.sum_received.bits_per_second / 1e9, loopCpu: (await cpu()) - before };
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+
+export async function benchUdp(seconds = 5, rounds = 3): Promise<void> {
+  const types = ['udp', 'vxlan', ...(hasBackend('host-gw') ? ['host-gw'] : [])];
+  console.log(`udp backend: iperf3 pod to pod across two namespace hosts, ${seconds} s per run, ${rounds} alternating rounds`);
+  const clusters = new Map<string, Cluster>();
+  try {
+    for (const t of types) {
+      const c = await Cluster.start({ tag: `bu${t.replace('-', '')}`, hosts: 2, backend: { Type: t } });
+      clusters.set(t, c);
+      c.bed.spawn(c.pod(2), ['iperf3', '-s']);
+    }
+    await new Promise((r) => setTimeout(r, 500)); // iperf3 servers listening
+    const samples = new Map<string, Sample[]>();
+    for (let r = 1; r <= rounds; r++) {
+      for (const m of MODES) {
+        for (const t of types) {
+          const s = await iperf(clusters.get(t)!, m.streams, seconds);
+          const key = `${t}|${m.name}`;
+          samples.set(key, [...(samples.get(key) ?? []), s]);
+          const cpu = t === 'udp' ? `, loop CPU ${s.loopCpu.toFixed(2)} s` : '';
+          console.log(`  round ${r} ${m.name.padEnd(13)} ${t.padEnd(7)} ${s.gbps.toFixed(2)} Gbit/s${cpu}`);
+        }
+      }
+    }
+    for (const m of MODES) {
+      const med = (t: string): number => median((samples.get(`${t}|${m.name}`) ?? []).map((s) => s.gbps));
+      const cpu = median((samples.get(`udp|${m.name}`) ?? []).map((s) => s.loopCpu));
+      const hg = types.includes('host-gw') ? `, host-gw ${med('host-gw').toFixed(2)}` : ', host-gw: not available';
+      console.log(
+        `  median ${m.name}: udp ${med('udp').toFixed(2)} Gbit/s, vxlan ${med('vxlan').toFixed(2)}${hg}; ` +
+          `udp/vxlan ${(med('udp') / med('vxlan')).toFixed(2)} (goal >= 0.5); udp loop CPU ${cpu.toFixed(2)} s per ${seconds} s run`,
+      );
+    }
+    if (!types.includes('host-gw')) console.log('  host-gw: not available');
+  } finally {
+    for (const c of clusters.values()) await c.destroy();
+  }
+}
+
+function arg(name: string, dflt: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : dflt;
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await benchUdp(arg('seconds', 5), arg('rounds', 3));

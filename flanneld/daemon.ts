@@ -45,6 +45,7 @@ export async function runDaemon({ flags, log, signal }: DaemonOptions): Promise<
   const refreshReady = (): void => metrics.ready.set(isReady() ? 1 : 0);
   const health = flags.healthzPort > 0 ? new HealthServer({ host: flags.healthzIP, port: flags.healthzPort, isReady, metrics: metrics.registry, logger: log('healthz') }) : null;
   let native: Native | undefined;
+  const nativeOf = (): Native => (native ??= meteredNative(openNative(), tracker, metrics));
   try {
     await health?.start();
     const config = await fetchNetworkConfig(store, signal, log('config'));
@@ -53,9 +54,12 @@ export async function runDaemon({ flags, log, signal }: DaemonOptions): Promise<
     }
     const factory = backendFactory(config.backendType);
     if (!config.enableNFTables) await requireBrNetfilter();
-    const extIface = await chooseExternalInterface({ iface: flags.iface, publicIP: flags.publicIP });
+    const extIface = await chooseExternalInterface(
+      { iface: flags.iface, ifaceRegex: flags.ifaceRegex, ifaceCanReach: flags.ifaceCanReach, publicIP: flags.publicIP, publicIPv6: flags.publicIPv6, ipv4: config.enableIPv4, ipv6: config.enableIPv6 },
+      nativeOf(),
+    );
     logger.info(`using interface ${describeExternalInterface(extIface)}`);
-    const backend = factory({ store, extIface, logger: log(`backend-${config.backendType}`) }, { native: () => (native ??= meteredNative(openNative(), tracker, metrics)) });
+    const backend = factory({ store, extIface, logger: log(`backend-${config.backendType}`) }, { native: nativeOf });
     const network = await backend.registerNetwork(config, signal);
     const traffic = newTrafficManager(flags, config, log('traffic'), metrics);
     await traffic.cleanUpOtherMode();

@@ -14,10 +14,6 @@ const PENDING = {
   'net-config-path': KUBE,
   'set-node-network-unavailable': KUBE,
   'ip-blackhole-route': 'coming with the blackhole-route loop',
-  iface: 'coming with external interface selection',
-  'iface-regex': 'coming with external interface selection',
-  'iface-can-reach': 'coming with external interface selection',
-  'public-ipv6': 'coming with IPv6 support',
   vmodule: 'per-file verbosity is klog-specific; use -v',
   log_backtrace_at: 'per-line stack traces are klog-specific',
 } as const satisfies Partial<Record<FlagName, string>>;

@@ -234,9 +234,9 @@ describe('not yet supported flags', () => {
     const msgs = unsupportedFlags(f, SUPPORTED_FLAGS);
     expect(msgs).to.include('--ip-blackhole-route is not supported by flannel-ts yet (coming with the blackhole-route loop); remove it or leave it at its default');
     expect(msgs.find((m) => m.startsWith('--vmodule '))).to.contain('klog-specific');
-    // traffic rules and the health server exist now
-    expect(msgs.filter((m) => /^--(ip-masq|iptables-forward-rules|healthz-port) /.test(m))).to.deep.equal([]);
-    expect(msgs).to.have.length(3);
+    // traffic rules, the health server and interface selection exist now
+    expect(msgs.filter((m) => /^--(ip-masq|iptables-forward-rules|healthz-port|iface) /.test(m))).to.deep.equal([]);
+    expect(msgs).to.have.length(2);
   });
 
   it('stays quiet for a feature once it is in the supported set', () => {

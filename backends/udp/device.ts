@@ -16,6 +16,12 @@ export async function configureTun(native: Native, name: string, subnet: IP4Net,
   if (!link) throw new UdpDeviceError(`udp backend: TUN device ${name} vanished right after it was created`);
   await native.linkSet(link.index, { mtu });
   await native.addrAdd({ ifindex: link.index, address: formatIP4(subnet.ip), prefixLen: 32 });
+  // The loop answers packets for unleased subnets with ICMP from this address; without accept_local
+  // the kernel drops those answers as martians (a local source arriving from outside). The reference
+  // leaves it off, so its answers never reach the sender.
+  await native.writeSysctl(`net/ipv4/conf/${name}/accept_local`, '1');
+  // IPv4 only: no IPv6 router or multicast chatter into the TUN (absent when IPv6 is off altogether).
+  await native.writeSysctl(`net/ipv6/conf/${name}/disable_ipv6`, '1').catch(() => undefined);
   await native.linkSet(link.index, { up: true });
   // "ip route replace": a route for the Network left by someone else (Docker, an old run) is taken over.
   await native.routeReplace({ dst: network.toString(), ifindex: link.index, scope: RT_SCOPE_UNIVERSE });

@@ -24,6 +24,21 @@ export const KUBE_FLANNEL_CONFLIST = {
   ],
 };
 
+/**
+ * Python for: send a UDP datagram to `to` on a connected socket and print the ICMP error the kernel
+ * hands back ("ENETUNREACH" for net unreachable: IP_RECVERR, 11, makes that soft error visible), or
+ * "none" after 3 s. (Not ping: the loop, as the reference, never answers ICMP with ICMP.)
+ */
+export function udpProbeScript(to: string): string {
+  return `import errno,socket; s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.setsockopt(socket.IPPROTO_IP, 11, 1); s.connect(('${to}',9)); s.settimeout(3)
+try:
+    s.send(b'probe'); s.recv(10); print('answer')
+except socket.timeout:
+    print('none')
+except OSError as e:
+    print(errno.errorcode.get(e.errno, e.errno))`;
+}
+
 export interface ClusterOptions {
   tag: string;
   hosts: number;
@@ -93,6 +108,11 @@ export class Cluster {
       () => true,
       () => false,
     );
+  }
+
+  /** What pod `from` hears back for a UDP datagram to `to` (see udpProbeScript). */
+  async udpProbe(from: number, to: string): Promise<string> {
+    return (await this.bed.exec(this.pod(from), ['python3', '-c', udpProbeScript(to)])).trim();
   }
 
   /** The leases in etcd: subnet ("10.244.5.0/24") -> the value text, exactly as stored. */

@@ -16,6 +16,7 @@ import { TestBed } from '../../helpers/netns.js';
 import { RecordingLogger } from '../../helpers/recording-logger.js';
 import { MemoryLeaseStore, vxlanNetworkConfig } from '../vxlan/memory-store.js';
 import { ipv4 } from './packets.js';
+import { udpProbeScript } from './cluster.js';
 import { writeReferenceProxy } from './reference-proxy.js';
 
 interface IperfResult {
@@ -90,22 +91,7 @@ describe('udp backend in namespaces: TUN, packet loop, reference proxy interop @
     expect(store.values.get(lease.subnet.toString())).to.equal('{"PublicIP":"198.18.0.3","PublicIPv6":null}');
   }
 
-  /**
-   * Sends a UDP datagram from pod `from` to `to` on a connected socket and reports the ICMP error the
-   * kernel hands back ("ENETUNREACH" for net unreachable: IP_RECVERR, 11, makes that soft error
-   * visible), or "none" after 3 s. (Not ping: the loop,
-   * as the reference, never answers ICMP with ICMP.)
-   */
-  async function udpProbe(from: number, to: string): Promise<string> {
-    const py = `import errno,socket; s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.setsockopt(socket.IPPROTO_IP, 11, 1); s.connect(('${to}',9)); s.settimeout(3)
-try:
-    s.send(b'probe'); s.recv(10); print('answer')
-except socket.timeout:
-    print('none')
-except OSError as e:
-    print(errno.errorcode.get(e.errno, e.errno))`;
-    return (await bed.exec(pod(from), ['python3', '-c', py])).trim();
-  }
+  const udpProbe = async (from: number, to: string): Promise<string> => (await bed.exec(pod(from), ['python3', '-c', udpProbeScript(to)])).trim();
 
   /** Sends one UDP datagram with `payload` from inside `ns` (bound to `from`) to host 1's loop. */
   async function sendDatagram(ns: string, from: string, payload: Buffer): Promise<void> {

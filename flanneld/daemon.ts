@@ -36,7 +36,10 @@ export async function runDaemon({ flags, log, signal }: DaemonOptions): Promise<
   const tracker = new EventTracker(metrics);
   // Read before anything rewrites it: the old network/subnet whose rules must go.
   const previous = await readPreviousSubnets(flags.subnetFile).catch(() => null);
-  const parts = await createStore(flags, log);
+  const parts = await createStore(flags, log, {
+    onRenewed: () => metrics.leaseRenewals.inc(),
+    onWatchReconnected: () => metrics.storeReconnects.inc(),
+  });
   const { registry } = parts;
   const store = meteredStore(parts.store, metrics, tracker);
   // /readyz: rules in place and subnet.env written (fact sheet §10).

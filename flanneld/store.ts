@@ -13,7 +13,13 @@ export interface StoreParts {
   registry: Registry;
 }
 
-export async function createStore(flags: Flags, log: (component: string) => Logger): Promise<StoreParts> {
+/** Callbacks for flanneld's metrics; every one optional. */
+export interface StoreHooks {
+  onRenewed?: () => void;
+  onWatchReconnected?: () => void;
+}
+
+export async function createStore(flags: Flags, log: (component: string) => Logger, hooks: StoreHooks = {}): Promise<StoreParts> {
   const logger = log('subnet');
   // The previous run's subnet (from subnet.env) is taken back when it is still free.
   const previous = await readPreviousSubnets(flags.subnetFile);
@@ -27,6 +33,7 @@ export async function createStore(flags: Flags, log: (component: string) => Logg
     username: flags.etcdUsername || undefined,
     password: flags.etcdPassword || undefined,
     logger: log('etcd'),
+    onWatchReconnected: hooks.onWatchReconnected,
   });
   const store = new LocalManager({
     registry,
@@ -34,6 +41,7 @@ export async function createStore(flags: Flags, log: (component: string) => Logg
     previousSubnet: previous.subnet,
     previousIPv6Subnet: previous.ipv6Subnet,
     renewMarginMs: flags.subnetLeaseRenewMargin * 60_000,
+    onRenewed: hooks.onRenewed,
     ...testOverrides(),
   });
   return { store, registry };

@@ -17,6 +17,8 @@ export interface KeepLeaseOptions {
   /** Gets a lease again after ours was lost; retries by itself until the signal aborts. */
   reacquire: (lost: Lease) => Promise<Lease>;
   onChange: (lease: Lease) => void;
+  /** Called after each successful renewal (flanneld counts them); optional. */
+  onRenewed?: () => void;
 }
 
 /** Resolves when `signal` aborts; never deletes or revokes the lease. */
@@ -77,6 +79,7 @@ class LeaseKeeper {
       this.lease = await registry.updateSubnet(l.subnet, l.ipv6Subnet, l.attrs, ttl, signal);
       const until = this.lease.expiration ? `until ${this.lease.expiration.toISOString()}` : 'as a reservation (no expiry)';
       logger.info(`renewed lease ${describeLease(this.lease)} ${until}`);
+      this.o.onRenewed?.();
       this.schedule(this.renewDelay());
     } catch (e) {
       if (isAbort(e, signal)) return;

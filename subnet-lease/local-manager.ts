@@ -30,6 +30,8 @@ export interface LocalManagerOptions {
   /** Wait between attempts after a transient error or an exhausted range. */
   retryDelayMs?: number;
   random?: () => number;
+  /** Called after each successful renewal of our lease (flanneld's metrics); optional. */
+  onRenewed?: () => void;
 }
 
 /** How many creation races in a row we accept before waiting like for any other transient error. */
@@ -139,6 +141,7 @@ export class LocalManager implements LeaseStore {
         return this.acquireLease(lost.attrs, signal);
       },
       onChange,
+      onRenewed: this.opts.onRenewed,
     });
   }
 

@@ -21,6 +21,8 @@ export interface EtcdRegistryOptions extends EtcdConnectionOptions {
   /** Key prefix; default '/coreos.com/network'. */
   prefix?: string;
   logger: Logger;
+  /** Called each time the subnet watch reconnects after an interruption (flanneld's metrics); optional. */
+  onWatchReconnected?: () => void;
 }
 
 export const DEFAULT_ETCD_PREFIX = '/coreos.com/network';
@@ -51,6 +53,7 @@ export class EtcdRegistry implements Registry {
   private readonly client: Etcd3;
   private readonly endpoints: readonly string[];
   private readonly logger: Logger;
+  private readonly onWatchReconnected: (() => void) | undefined;
   /** Aborted by close(), so running watches end with the client. */
   private readonly closing = new AbortController();
 
@@ -61,6 +64,7 @@ export class EtcdRegistry implements Registry {
     this.subnetsPrefix = `${posix.join(prefix, 'subnets')}/`;
     this.endpoints = [...opts.endpoints];
     this.logger = opts.logger;
+    this.onWatchReconnected = opts.onWatchReconnected;
     this.client = new Etcd3(buildClientOptions(opts, opts.logger));
   }
 
@@ -175,6 +179,7 @@ export class EtcdRegistry implements Registry {
       rangeEnd: prefixEnd(key),
       endpoints: this.endpoints,
       logger: this.logger,
+      onReconnected: this.onWatchReconnected,
       list: (signal) => this.listSubnets(signal),
       open: (): Promise<WatchStream> => this.client.watchClient.watch(),
       refreshAuth: async (signal) => {

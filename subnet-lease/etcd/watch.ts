@@ -32,6 +32,8 @@ export interface WatchSource {
   readonly rangeEnd: Buffer;
   readonly endpoints: readonly string[];
   readonly logger: Logger;
+  /** Called each time the watch is re-established after an interruption (flanneld's metrics); optional. */
+  readonly onReconnected?: () => void;
 }
 
 const INITIAL_BACKOFF_MS = 100;
@@ -150,6 +152,7 @@ export class SubnetWatch {
 
   private connected(): void {
     if (this.failures > 0) {
+      this.src.onReconnected?.();
       this.src.logger.info(`subnet watch reconnected, resuming after revision ${this.revision}`, {
         endpoints: this.src.endpoints.join(','),
       });

@@ -89,7 +89,12 @@ while True:
     listener.stdout!.on('data', (b: Buffer) => (notified += b.toString()));
     await until('notify listener', () => notified.includes('bound'));
 
-    const d = new FlanneldProcess(bed, 1, subnetFile, [`--healthz-port=${PORT}`, '--healthz-ip=127.0.0.1', '--ip-masq', '--iptables-resync=1'], { NOTIFY_SOCKET: sock });
+    const d = new FlanneldProcess(bed, 1, subnetFile, [`--healthz-port=${PORT}`, '--healthz-ip=127.0.0.1', '--ip-masq', '--iptables-resync=1'], {
+      NOTIFY_SOCKET: sock,
+      // A 6 s lease renewed 3 s before it expires: renewals show up in the metrics within seconds.
+      FLANNELTS_TEST_LEASE_TTL: '6',
+      FLANNELTS_TEST_RENEW_MARGIN_MS: '3000',
+    });
     daemons.push(d);
     await until(`healthz up (log: ${d.output()})`, async () => (await get(bed, bed.host(1), '/healthz')).status === 200);
     expect(await get(bed, bed.host(1), '/healthz')).to.deep.equal({ status: 200, type: 'text/plain; charset=utf-8', body: 'flanneld is running' });
@@ -143,6 +148,21 @@ while True:
       samples = parsePrometheus((await get(bed, bed.host(1), '/metrics')).body);
       return (samples.get('flannel_rule_checks_total{family="ipv4",mode="iptables",result="repaired"}') ?? 0) >= 1;
     });
+  });
+
+  it('counts lease renewals, and a lease lost (deleted in etcd) and re-acquired', async () => {
+    let samples = new Map<string, number>();
+    await until('a renewal counted', async () => {
+      samples = parsePrometheus((await get(bed, bed.host(1), '/metrics')).body);
+      return (samples.get('flannel_lease_renewals_total') ?? 0) >= 1;
+    });
+    const subnet1 = /FLANNEL_SUBNET=10\.244\.(\d+)\.1\/24/.exec(await daemons[0]!.subnetEnv())![1]!;
+    await etcd.etcdctl(['del', `/coreos.com/network/subnets/10.244.${subnet1}.0-24`]);
+    await until('the loss counted', async () => {
+      samples = parsePrometheus((await get(bed, bed.host(1), '/metrics')).body);
+      return (samples.get('flannel_lease_losses_total') ?? 0) >= 1;
+    });
+    expect(samples.get('flannel_lease_acquisitions_total')).to.equal(2);
   });
 
   it('exits 0 on SIGTERM and leaves the rules in place', async () => {

@@ -1,7 +1,7 @@
 // Acquiring our lease in kube mode (the reference's AcquireLease): wait for our node and its podCIDR,
 // check the podCIDR against the network config, and patch our annotations onto nodes/<name>/status when
 // any differs. The lease is the podCIDR; Kubernetes, not flannel, decides it.
-import { sleep } from '../abort.js';
+import { abortReason, sleep } from '../abort.js';
 import type { NetworkConfig } from '../config.js';
 import type { IP4Net, IP6Net } from '../ip.js';
 import type { Lease, LeaseAttrs } from '../lease.js';
@@ -88,18 +88,25 @@ async function getDirect(deps: AcquireDeps, name: string, signal: AbortSignal): 
   }
 }
 
-/** Sleeps `ms`, or less when our node changes in the cache. */
+/** Sleeps `ms`, or less when our node changes in the cache. Rejects with the abort reason on abort. */
 async function wake(cache: NodeCache, name: string, ms: number, signal: AbortSignal): Promise<void> {
-  const local = new AbortController();
-  const unsubscribe = cache.subscribe((changes) => {
-    if (changes.some((c) => c.node.name === name)) local.abort();
-  });
+  signal.throwIfAborted();
+  let timer: NodeJS.Timeout | undefined;
+  let unsubscribe: () => void = () => undefined;
+  let onAbort = (): void => undefined;
   try {
-    await sleep(Math.max(ms, 0), AbortSignal.any([signal, local.signal]));
-  } catch (e) {
-    if (signal.aborted) throw e;
+    await new Promise<void>((resolve, reject) => {
+      timer = setTimeout(resolve, Math.max(ms, 0));
+      unsubscribe = cache.subscribe((changes) => {
+        if (changes.some((c) => c.node.name === name)) resolve();
+      });
+      onAbort = () => reject(abortReason(signal));
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
   } finally {
+    clearTimeout(timer);
     unsubscribe();
+    signal.removeEventListener('abort', onAbort);
   }
 }
 

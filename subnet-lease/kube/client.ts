@@ -24,6 +24,19 @@ const SA_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
  * apiUrl alone, or in-cluster config when both are empty. KubeStoreError says what is missing.
  */
 export function buildKubeConfig(opts: KubeClientOptions): KubeConfig {
+  return allowPlainHTTP(loadKubeConfig(opts));
+}
+
+/**
+ * client-node refuses an http:// server unless TLS verification is "skipped", which means nothing
+ * without TLS; client-go simply talks plain HTTP there (a kubectl proxy, a test API server). Do the same.
+ */
+function allowPlainHTTP(kc: KubeConfig): KubeConfig {
+  kc.clusters = kc.clusters.map((c) => (c.server.startsWith('http://') ? { ...c, skipTLSVerify: true } : c));
+  return kc;
+}
+
+function loadKubeConfig(opts: KubeClientOptions): KubeConfig {
   const kc = new KubeConfig();
   if (opts.kubeconfigFile) {
     try {
@@ -216,9 +229,13 @@ function statusError(what: string, body: unknown): KubeApiError {
 /** client-node's ApiException (code + Status text body), the watch's {statusCode}, or a network error. */
 export function toApiError(what: string, e: unknown): KubeApiError {
   if (e instanceof KubeApiError) return e;
-  const err = (typeof e === 'object' && e !== null ? e : {}) as { code?: unknown; statusCode?: unknown; body?: unknown; message?: unknown };
+  const err = (typeof e === 'object' && e !== null ? e : {}) as { name?: unknown; code?: unknown; statusCode?: unknown; body?: unknown; message?: unknown };
   const code = typeof err.code === 'number' ? err.code : typeof err.statusCode === 'number' ? err.statusCode : undefined;
-  if (code === undefined) return new KubeApiError(`${what}: ${typeof err.message === 'string' ? err.message : String(e)}`);
+  if (code === undefined) {
+    // node-fetch's FetchError and socket errors (code ECONNREFUSED…) mean the server was not reached.
+    const network = err.name === 'FetchError' || typeof err.code === 'string';
+    return new KubeApiError(`${what}: ${typeof err.message === 'string' ? err.message : String(e)}`, undefined, undefined, network);
+  }
   if (typeof err.body === 'string') {
     try {
       return statusError(what, { code, ...(JSON.parse(err.body) as object) });

@@ -9,7 +9,7 @@ export class KubeStoreError extends LeaseStoreError {
 /**
  * An API request failed. `statusCode` is the HTTP status (undefined when the server was not reached),
  * `reason` the Status reason (NotFound, Forbidden, Expired…). Transient failures (no answer, 5xx, 429,
- * 409 conflicts) are retryable.
+ * 409 conflicts) are retryable; a request client-node refused to send is not.
  */
 export class KubeApiError extends LeaseStoreError {
   override name = 'KubeApiError';
@@ -18,9 +18,11 @@ export class KubeApiError extends LeaseStoreError {
     message: string,
     readonly statusCode?: number,
     readonly reason?: string,
+    /** Without a status: whether the server could not be reached (true) or the request never left (false). */
+    network = true,
   ) {
     super(message);
-    this.retryable = statusCode === undefined || statusCode >= 500 || statusCode === 429 || statusCode === 409;
+    this.retryable = statusCode === undefined ? network : statusCode >= 500 || statusCode === 429 || statusCode === 409;
   }
 }
 

@@ -46,6 +46,16 @@ export interface Network {
   run(signal: AbortSignal): Promise<void>;
   /** Our lease was re-acquired (after it was deleted or expired), possibly with another subnet. */
   leaseChanged?(lease: Lease): void;
+  /** Counters of the backend's own data path (the udp packet loop), for /metrics; cheap to call. */
+  samples?(): BackendSample[];
+}
+
+/** One counter value of a backend; samples sharing a name form one Prometheus counter family. */
+export interface BackendSample {
+  name: string;
+  help: string;
+  labels?: Readonly<Record<string, string>>;
+  value: number;
 }
 
 export type BackendFactory = (ctx: BackendContext) => Backend;

@@ -64,6 +64,7 @@ export async function runDaemon({ flags, log, signal }: DaemonOptions): Promise<
     logger.info(`using interface ${describeExternalInterface(extIface)}`);
     const backend = factory({ store, extIface, logger: log(`backend-${config.backendType}`) }, { native: nativeOf });
     const network = await backend.registerNetwork(config, signal);
+    if (network.samples) metrics.backend.collectFrom(() => network.samples?.() ?? []);
     const traffic = newTrafficManager(flags, config, log('traffic'), metrics);
     await traffic.cleanUpOtherMode();
     await traffic.setUp(trafficTargets(config, network.lease), previousTargets(previous));

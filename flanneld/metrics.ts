@@ -95,6 +95,32 @@ export class Histogram implements Metric {
   }
 }
 
+/** Counter families read from a callback at render time (a backend's own counters). */
+export interface Sample {
+  name: string;
+  help: string;
+  labels?: Labels;
+  value: number;
+}
+
+export class SampleCollector implements Metric {
+  private source: () => readonly Sample[] = () => [];
+  constructor(readonly name: string) {}
+  /** Replaces the source; calling it again switches to the new one. */
+  collectFrom(source: () => readonly Sample[]): void {
+    this.source = source;
+  }
+  render(): string[] {
+    const families = new Map<string, Sample[]>();
+    for (const s of this.source()) families.set(s.name, [...(families.get(s.name) ?? []), s]);
+    return [...families].flatMap(([name, samples]) => [
+      `# HELP ${name} ${samples[0]!.help}`,
+      `# TYPE ${name} counter`,
+      ...samples.map((s) => `${name}${labelKey(s.labels ?? {})} ${num(s.value)}`),
+    ]);
+  }
+}
+
 export class MetricsRegistry {
   private readonly metrics: Metric[] = [];
   register<T extends Metric>(m: T): T {
@@ -136,6 +162,8 @@ export class FlannelMetrics {
   readonly ruleChecks = this.r.register(
     new Counter('flannel_rule_checks_total', 'periodic checks of the iptables/nftables rules, by mode, family and result (ok, repaired, error)'),
   );
+  /** The backend's own counters (flannel_udp_* with the udp backend); empty for the others. */
+  readonly backend = this.r.register(new SampleCollector('flannel_backend_samples'));
   readonly ready = this.r.register(new Gauge('flannel_ready', '1 once the rules are in place and subnet.env is written (as /readyz)'));
   readonly startTime = this.r.register(new Gauge('process_start_time_seconds', 'start time of the process since the Unix epoch, in seconds'));
   readonly rss = this.r.register(new Gauge('process_resident_memory_bytes', 'resident memory size in bytes', () => process.memoryUsage.rss()));

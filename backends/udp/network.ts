@@ -2,7 +2,7 @@
 // (subnet -> public IP : Port) and takes it out again when the lease goes. The loop lives as long as
 // `run`: when run ends, the loop stops and the TUN device (with its address and route) disappears,
 // as the reference's does when its process exits.
-import type { Network } from '../backend.js';
+import type { BackendSample, Network } from '../backend.js';
 import type { Native } from '../../native/types.js';
 import type { UdpCounters, UdpLoop } from '../../native/udp.js';
 import { isAbort } from '../../subnet-lease/abort.js';
@@ -31,6 +31,7 @@ export class UdpNetwork implements Network {
   /** subnet -> public IP of every peer the loop routes to. */
   private readonly peers = new Map<string, string>();
   private queue: Promise<void> = Promise.resolve();
+  private final: UdpCounters | null = null;
 
   constructor(private readonly d: UdpNetworkDeps) {
     this.lease = d.lease;
@@ -46,7 +47,12 @@ export class UdpNetwork implements Network {
   }
 
   counters(): UdpCounters {
-    return this.d.loop.counters();
+    return this.final ?? this.d.loop.counters();
+  }
+
+  /** The loop's counters as Prometheus samples (flannel_udp_*). */
+  samples(): BackendSample[] {
+    return udpSamples(this.counters());
   }
 
   /**
@@ -63,6 +69,7 @@ export class UdpNetwork implements Network {
       await this.queue;
       const c = this.d.loop.counters();
       const cpu = this.d.loop.cpuSeconds();
+      this.final = c; // the loop's counters are gone with it
       this.d.loop.stop();
       this.d.logger.info(`udp loop stopped, ${this.d.loop.device} removed: ${c.txPackets} packets out, ${c.rxPackets} in, ${cpu.toFixed(2)} CPU s`, { counters: c });
     }
@@ -118,4 +125,21 @@ export class UdpNetwork implements Network {
     for (const r of removed) each(`peer removed: ${r}`);
     if (n > VERBOSE_PEER_LOG_LIMIT) log.info(`peers: ${added.length} added or updated, ${removed.length} removed; ${this.peers.size} in all`);
   }
+}
+
+function udpSamples(c: UdpCounters): BackendSample[] {
+  const sample = (name: string, help: string, value: number, labels?: Record<string, string>): BackendSample => ({ name, help, value, labels });
+  const PKT = 'inner packets moved by the udp packet loop, by direction (tx: tun to peers, rx: peers to tun)';
+  const BYTES = 'inner bytes moved by the udp packet loop, by direction';
+  const DROPS = 'packets the udp packet loop dropped, by reason';
+  const CALLS = 'system calls made by the udp packet loop (batching keeps them below the packet count)';
+  return [
+    sample('flannel_udp_packets_total', PKT, c.txPackets, { direction: 'tx' }),
+    sample('flannel_udp_packets_total', PKT, c.rxPackets, { direction: 'rx' }),
+    sample('flannel_udp_bytes_total', BYTES, c.txBytes, { direction: 'tx' }),
+    sample('flannel_udp_bytes_total', BYTES, c.rxBytes, { direction: 'rx' }),
+    ...Object.entries(c.drops).map(([reason, v]) => sample('flannel_udp_drops_total', DROPS, v, { reason })),
+    sample('flannel_udp_icmp_unreachable_sent_total', 'ICMP net unreachable answers sent for destinations without a lease', c.icmpUnreachableSent),
+    ...Object.entries(c.syscalls).map(([call, v]) => sample('flannel_udp_syscalls_total', CALLS, v, { call })),
+  ];
 }

@@ -7,6 +7,7 @@ import type { UdpNetwork } from '../../../backends/udp/network.js';
 import { FakeNative } from '../../../native/fake.js';
 import { countersFrom, type UdpLoop, type UdpLoopSpec } from '../../../native/udp.js';
 import { IP4Net, parseIP4 } from '../../../subnet-lease/ip.js';
+import { FlannelMetrics } from '../../../flanneld/metrics.js';
 import { RecordingLogger } from '../../helpers/recording-logger.js';
 import { until } from '../../helpers/flanneld.js';
 import { MemoryLeaseStore, vxlanNetworkConfig } from '../vxlan/memory-store.js';
@@ -36,8 +37,9 @@ class FakeLoop implements UdpLoop {
   setLocalAddress(ip: string): void {
     this.local = ip;
   }
+  raw: number[] = [];
   counters() {
-    return countersFrom([]);
+    return countersFrom(this.raw);
   }
   cpuSeconds(): number {
     return 0;
@@ -66,6 +68,29 @@ describe('udp backend on fakes', () => {
     const running = network.run(ac.signal);
     return { network, ac, running };
   }
+
+  it('exposes the loop counters on /metrics, and keeps the last values after the loop stopped', async () => {
+    const { network, ac, running } = await start();
+    loop!.raw = [7, 700, 5, 500, 3, 2, 0, 0, 0, 0, 3, 4, 5, 6, 7];
+    const metrics = new FlannelMetrics();
+    metrics.backend.collectFrom(() => network.samples());
+    const text = metrics.registry.render();
+    for (const line of [
+      'flannel_udp_packets_total{direction="tx"} 7',
+      'flannel_udp_bytes_total{direction="rx"} 500',
+      'flannel_udp_drops_total{reason="noRoute"} 3',
+      'flannel_udp_drops_total{reason="unknownSource"} 2',
+      'flannel_udp_icmp_unreachable_sent_total 3',
+      'flannel_udp_syscalls_total{call="udpRecvs"} 7',
+    ]) {
+      expect(text).to.include(`\n${line}\n`);
+    }
+    expect(text.match(/# TYPE flannel_udp_packets_total counter/g)).to.have.length(1);
+    ac.abort();
+    await running;
+    loop!.raw = [];
+    expect(metrics.registry.render()).to.include('flannel_udp_packets_total{direction="tx"} 7');
+  });
 
   it('reads Port (default 8285) and refuses a bad one', () => {
     expect(parseUdpConfig({ Type: 'udp' })).to.deep.equal({ port: 8285 });

@@ -3,7 +3,7 @@
 // better than the reference: net-conf.json is validated like in etcd mode, an update of one address
 // family is applied, and the deletion of our own Node stops the daemon instead of going unnoticed.
 import { readFile } from 'node:fs/promises';
-import { sleep } from '../abort.js';
+import { abortReason, sleep } from '../abort.js';
 import { ConfigError, checkNetworkConfig, parseNetworkConfig, type NetworkConfig } from '../config.js';
 import { IPParseError, parseIP4, parseIP6, type IP4Net } from '../ip.js';
 import { describeLease, type Lease, type LeaseAttrs, type LeaseEvent } from '../lease.js';
@@ -158,8 +158,7 @@ export class KubeSubnetManager implements LeaseStore {
     if (this.cache.hasSynced) return;
     const limit = this.opts.syncTimeoutMs ?? 10 * 60_000;
     this.opts.logger.info(`waiting up to ${Math.round(limit / 1000)}s for the node list`);
-    const timedOut = await Promise.race([this.cache.synced.then(() => false), sleep(limit, signal).then(() => true)]);
-    if (!timedOut) return;
+    if (!(await timedOut(this.cache.synced, limit, signal))) return;
     const msg = `error waiting for the node list to sync: timed out after ${Math.round(limit / 1000)}s`;
     if (!this.opts.contWhenCacheNotReady) throw new KubeStoreError(`${msg} (set CONT_WHEN_CACHE_NOT_READY=true to carry on)`);
     this.opts.logger.warn(`${msg}; carrying on (CONT_WHEN_CACHE_NOT_READY=true)`);
@@ -230,4 +229,20 @@ export class KubeSubnetManager implements LeaseStore {
       } else signal.addEventListener('abort', onAbort, { once: true });
     });
   }
+}
+
+/** Whether `ms` passed before `p` resolved; the timer and the abort listener are gone either way. */
+function timedOut(p: Promise<void>, ms: number, signal: AbortSignal): Promise<boolean> {
+  return new Promise<boolean>((resolve, reject) => {
+    const onAbort = (): void => finish(() => reject(abortReason(signal)));
+    const timer = setTimeout(() => finish(() => resolve(true)), ms);
+    const finish = (f: () => void): void => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+      f();
+    };
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    void p.then(() => finish(() => resolve(false)));
+  });
 }

@@ -5,6 +5,7 @@ import { access } from 'node:fs/promises';
 import type { Network } from '../backends/backend.js';
 import type { NetworkConfig } from '../subnet-lease/config.js';
 import { isAbort } from '../subnet-lease/abort.js';
+import { OwnNodeDeletedError } from '../subnet-lease/kube/errors.js';
 import type { Lease } from '../subnet-lease/lease.js';
 import type { Logger } from '../subnet-lease/log.js';
 import { openNative, type Native } from '../native/index.js';
@@ -57,8 +58,12 @@ export async function runDaemon({ flags, log, signal }: DaemonOptions): Promise<
     }
     const factory = backendFactory(config.backendType);
     if (!config.enableNFTables) await requireBrNetfilter();
+    // Kube mode: the node-public-ip(v6) annotations replace --public-ip(v6), and so choose the interface.
+    const annotated = await parts.nodePublicIPs?.(signal);
+    const publicIP = annotated?.publicIP || flags.publicIP;
+    const publicIPv6 = annotated?.publicIPv6 || flags.publicIPv6;
     const extIface = await chooseExternalInterface(
-      { iface: flags.iface, ifaceRegex: flags.ifaceRegex, ifaceCanReach: flags.ifaceCanReach, publicIP: flags.publicIP, publicIPv6: flags.publicIPv6, ipv4: config.enableIPv4, ipv6: config.enableIPv6 },
+      { iface: flags.iface, ifaceRegex: flags.ifaceRegex, ifaceCanReach: flags.ifaceCanReach, publicIP, publicIPv6, ipv4: config.enableIPv4, ipv6: config.enableIPv6 },
       nativeOf(),
     );
     logger.info(`using interface ${describeExternalInterface(extIface)}`);
@@ -75,15 +80,21 @@ export async function runDaemon({ flags, log, signal }: DaemonOptions): Promise<
     ready.subnetEnv = await writeEnv(flags, config, network, network.lease, logger);
     refreshReady();
     logger.info(`running backend ${config.backendType}`);
+    const nodeGone = new AbortController();
+    const runSignal = AbortSignal.any([signal, nodeGone.signal]);
     const running = Promise.all([
-      network.run(signal),
-      traffic.run(signal),
-      store.keepLease(network.lease, signal, (lease) => void onLeaseChanged(flags, config, network, lease, logger, traffic)),
+      network.run(runSignal),
+      traffic.run(runSignal),
+      store.keepLease(network.lease, runSignal, (lease) => void onLeaseChanged(flags, config, network, lease, logger, traffic)).catch((e: unknown) => {
+        // Kube mode, our Node was deleted: stop cleanly (exit 0) so that the DaemonSet starts us again.
+        if (!(e instanceof OwnNodeDeletedError)) throw e;
+        nodeGone.abort(e);
+      }),
     ]);
     await notifyReady(process.env, logger);
     await running;
   } catch (e) {
-    if (!isAbort(e, signal)) throw e;
+    if (!isAbort(e, signal) && !(e instanceof OwnNodeDeletedError)) throw e;
   } finally {
     await health?.stop();
     await native?.close();

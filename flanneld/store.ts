@@ -1,6 +1,6 @@
-// Builds the lease store the flags ask for. Only etcd exists today; --kube-subnet-mgr is refused earlier
-// (see unsupported.ts) until the Kubernetes store lands.
+// Builds the lease store the flags ask for: etcd, or the Kubernetes API with --kube-subnet-mgr.
 import { EtcdRegistry } from '../subnet-lease/etcd/registry.js';
+import { createKubeStore } from '../subnet-lease/kube/index.js';
 import { LocalManager } from '../subnet-lease/local-manager.js';
 import type { Logger } from '../subnet-lease/log.js';
 import type { LeaseStore, Registry } from '../subnet-lease/store.js';
@@ -10,7 +10,9 @@ import { readPreviousSubnets } from './subnet-env.js';
 export interface StoreParts {
   store: LeaseStore;
   /** Closed by the daemon on exit. */
-  registry: Registry;
+  registry: Pick<Registry, 'close'>;
+  /** Kube mode: our node's node-public-ip/-ipv6 annotations ("" when unset), which replace --public-ip/-ipv6. */
+  nodePublicIPs?: (signal: AbortSignal) => Promise<{ publicIP: string; publicIPv6: string }>;
 }
 
 /** Callbacks for flanneld's metrics; every one optional. */
@@ -20,6 +22,10 @@ export interface StoreHooks {
 }
 
 export async function createStore(flags: Flags, log: (component: string) => Logger, hooks: StoreHooks = {}): Promise<StoreParts> {
+  if (flags.kubeSubnetMgr) {
+    const kube = createKubeStore(flags, process.env, log('kube'));
+    return { store: kube, registry: kube, nodePublicIPs: (signal) => kube.nodePublicIPs(signal) };
+  }
   const logger = log('subnet');
   // The previous run's subnet (from subnet.env) is taken back when it is still free.
   const previous = await readPreviousSubnets(flags.subnetFile);

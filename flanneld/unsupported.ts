@@ -4,15 +4,7 @@
 import { FLAG_FIELDS, FLAG_SPECS } from './flags.js';
 import type { FlagName, Flags } from './flags.js';
 
-const KUBE = 'coming with the Kubernetes subnet manager';
-
 const PENDING = {
-  'kube-subnet-mgr': KUBE,
-  'kube-api-url': KUBE,
-  'kubeconfig-file': KUBE,
-  'kube-annotation-prefix': KUBE,
-  'net-config-path': KUBE,
-  'set-node-network-unavailable': KUBE,
   'ip-blackhole-route': 'coming with the blackhole-route loop',
   vmodule: 'per-file verbosity is klog-specific; use -v',
   log_backtrace_at: 'per-line stack traces are klog-specific',

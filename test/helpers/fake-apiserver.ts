@@ -46,6 +46,8 @@ export interface FakeApiServerOptions {
   socketPath?: string;
   /** What the token may do; everything when omitted. */
   rules?: PolicyRule[];
+  /** A second token that may do everything (the test's own, like a cluster admin's). */
+  adminToken?: string;
   user?: string;
   expiredWatch?: 'event' | 'http';
 }
@@ -212,7 +214,8 @@ export class FakeApiServer {
     };
     this.requests.push(rec);
     try {
-      this.authenticate(req);
+      const admin = this.authenticate(req);
+      this.admin = admin;
       const result = this.route(rec, text, url.searchParams, res);
       if (result !== undefined) reply(res, 200, result);
     } catch (e) {
@@ -223,14 +226,19 @@ export class FakeApiServer {
     }
   }
 
-  private authenticate(req: IncomingMessage): void {
-    const want = this.opts.token ?? 'test-token';
-    if (req.headers.authorization !== `Bearer ${want}`) throw new HttpError(401, 'Unauthorized', 'Unauthorized');
+  /** True for the admin token; 401 for anything but the two tokens. */
+  private authenticate(req: IncomingMessage): boolean {
+    const auth = req.headers.authorization;
+    if (this.opts.adminToken && auth === `Bearer ${this.opts.adminToken}`) return true;
+    if (auth !== `Bearer ${this.opts.token ?? 'test-token'}`) throw new HttpError(401, 'Unauthorized', 'Unauthorized');
+    return false;
   }
+
+  private admin = false;
 
   private authorize(verb: string, resource: string, name: string, namespace?: string): void {
     const rules = this.opts.rules;
-    if (!rules) return;
+    if (!rules || this.admin) return;
     const ok = rules.some((r) => (r.apiGroups ?? ['']).includes('') && r.resources.includes(resource) && r.verbs.includes(verb));
     if (ok) return;
     const user = this.opts.user ?? 'system:serviceaccount:kube-flannel:flannel';
@@ -251,6 +259,11 @@ export class FakeApiServer {
     if (parts[0] !== 'api' || parts[1] !== 'v1') throw new HttpError(404, 'NotFound', 'the server could not find the requested resource');
     const rest = parts.slice(2);
     if (rest[0] === 'nodes') return this.nodesRoute(m, rest[1], rest[2], rec, text, q, res);
+    if (rest[0] === 'namespaces' && rest[2] === 'pods' && rest.length === 3 && m === 'POST') {
+      this.authorize('create', 'pods', '', rest[1]);
+      const pod = jsonBody(text);
+      return this.createPod(rest[1]!, nameOf(pod), String((pod.spec as Obj | undefined)?.nodeName ?? ''));
+    }
     if (rest[0] === 'namespaces' && rest[2] === 'pods' && rest[3] && rest.length === 4) {
       const key = `${rest[1]}/${rest[3]}`;
       if (m === 'GET') {

@@ -22,13 +22,17 @@ export class FlanneldProcess {
   readonly exited: Promise<number | null>;
   private log = '';
 
-  /** Starts `flanneld --etcd-endpoints=http://198.18.0.254:2379 --iface=eth0 --subnet-file=… <args>` on host `i`. */
+  /**
+   * Starts `flanneld --etcd-endpoints=http://198.18.0.254:2379 --iface=eth0 --subnet-file=… <args>` on
+   * host `i`; with `{ etcd: false }` without --etcd-endpoints (kube mode passes its own flags in `args`).
+   */
   constructor(
     bed: TestBed,
     readonly host: number,
     readonly subnetFile: string,
     args: readonly string[] = [],
     env: NodeJS.ProcessEnv = {},
+    opts: { etcd?: boolean } = {},
   ) {
     const envArgs = Object.entries(env).map(([k, v]) => `${k}=${v}`);
     this.child = bed.spawn(bed.host(host), [
@@ -36,7 +40,7 @@ export class FlanneldProcess {
       ...envArgs,
       process.execPath,
       FLANNELD,
-      `--etcd-endpoints=http://${SWITCH_ADDR}:2379`,
+      ...(opts.etcd === false ? [] : [`--etcd-endpoints=http://${SWITCH_ADDR}:2379`]),
       '--iface=eth0',
       `--subnet-file=${subnetFile}`,
       ...args,

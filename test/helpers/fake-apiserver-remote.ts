@@ -60,6 +60,10 @@ export class RemoteFakeApi {
     return this.ok('POST', '/fake/compact');
   }
 
+  async requests(): Promise<Array<{ method: string; path: string; contentType: string; body: unknown; status: number }>> {
+    return (await this.ok('POST', '/fake/requests')).items as Array<{ method: string; path: string; contentType: string; body: unknown; status: number }>;
+  }
+
   dropWatches(): Promise<Record<string, unknown>> {
     return this.ok('POST', '/fake/drop-watches');
   }

@@ -10,6 +10,7 @@
 //   api.dropWatches()              the server closes every open watch (as on an apiserver restart)
 //   api.bookmark()                 a BOOKMARK on every watch that asked for them
 //   api.requests                   every request: method, path, query, content type, body, status
+//   POST /fake/compact, /fake/drop-watches, /fake/bookmark, /fake/requests: the same over HTTP
 //   await api.stop()
 //
 // What it does, as the real API server documents it:
@@ -378,6 +379,7 @@ export class FakeApiServer {
     if (op === 'compact') this.compact();
     else if (op === 'drop-watches') this.dropWatches();
     else if (op === 'bookmark') this.bookmark();
+    else if (op === 'requests') return { items: this.requests };
     else throw new HttpError(404, 'NotFound', `no fake control ${op}`);
     return { ok: true, resourceVersion: String(this.rv) };
   }

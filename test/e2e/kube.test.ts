@@ -1,0 +1,193 @@
+// Kubernetes mode end to end, as a DaemonSet runs it: the fake API server (inside the switch namespace,
+// on 198.18.0.254:6443, granting exactly the RBAC rules of kube-flannel.yml) holds three Nodes with
+// their podCIDRs; each host namespace runs the built `flanneld --kube-subnet-mgr` with the vxlan backend
+// and the manifest's net-conf.json; pods are attached with the manifest's conflist through our CNI
+// plugin and Debian's bridge + host-local + portmap. Host 3 finds its node through POD_NAME/POD_NAMESPACE.
+import { expect } from 'chai';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { parseAllDocuments } from 'yaml';
+import { cniAdd, flannelCniPath, type ConfList, type CniRunOptions } from '../helpers/cni.js';
+import { RemoteFakeApi } from '../helpers/fake-apiserver-remote.js';
+import { FlanneldProcess, SWITCH_ADDR, until } from '../helpers/flanneld.js';
+import { TestBed, removeNamespaces } from '../helpers/netns.js';
+import { kubeconfigText, nodeObject } from '../subnet-lease/kube/harness.js';
+
+const run = promisify(execFile);
+const TOKEN = 'flannel-sa-token';
+const ADMIN = 'admin-token';
+const PREFIX = 'flannel.alpha.coreos.com/';
+const HOSTS = [1, 2, 3] as const;
+
+type Obj = Record<string, unknown>;
+
+interface Manifest {
+  rules: unknown[];
+  conflist: ConfList;
+  netConf: string;
+}
+
+async function manifest(): Promise<Manifest> {
+  const docs = parseAllDocuments(await readFile(resolve('kube-flannel.yml'), 'utf8')).map((d) => d.toJSON() as Obj);
+  const role = docs.find((d) => d.kind === 'ClusterRole')!;
+  const data = docs.find((d) => d.kind === 'ConfigMap')!.data as Record<string, string>;
+  return { rules: role.rules as unknown[], conflist: JSON.parse(data['cni-conf.json']!) as ConfList, netConf: data['net-conf.json']! };
+}
+
+const annotations = (node: Obj): Record<string, string> => (node.metadata as { annotations: Record<string, string> }).annotations;
+
+describe('kube mode end to end: flanneld --kube-subnet-mgr, fake API server, CNI chain @netns', function () {
+  this.timeout(120_000);
+  let bed: TestBed;
+  let tmp: string;
+  let api: RemoteFakeApi;
+  let m: Manifest;
+  let cniPath: string[];
+  const daemons = new Map<number, FlanneldProcess>();
+  const podIP = new Map<number, string>();
+  const nodeRoot = (i: number) => join(tmp, `node${i}`);
+  const pod = (i: number) => `${bed.prefix}-pod${i}`;
+  const cniOpts = (i: number): CniRunOptions => ({ hostNetns: bed.host(i), netns: pod(i), containerId: `kube-pod${i}`, cniPath, nodeRoot: nodeRoot(i) });
+  const vtepMac = async (i: number) => /link\/ether ([0-9a-f:]+)/.exec(await bed.ip(bed.host(i), 'link', 'show', 'flannel.1'))![1]!;
+  const ping = (from: number, to: string) =>
+    bed.exec(pod(from), ['ping', '-c', '1', '-W', '2', to]).then(
+      () => true,
+      () => false,
+    );
+
+  async function startApiServer(): Promise<void> {
+    const socket = join(tmp, 'api.sock');
+    const child = bed.spawn(bed.sw, [
+      process.execPath,
+      resolve('dist/test/helpers/fake-apiserver-main.js'),
+      `--host=${SWITCH_ADDR}`,
+      '--port=6443',
+      `--token=${TOKEN}`,
+      `--admin-token=${ADMIN}`,
+      `--socket=${socket}`,
+      `--rules=${JSON.stringify(m.rules)}`,
+    ]);
+    let out = '';
+    child.stdout?.on('data', (b: Buffer) => (out += b.toString()));
+    child.stderr?.on('data', (b: Buffer) => (out += b.toString()));
+    await until(`the fake API server to listen (${out})`, () => out.includes('listening '), 15_000);
+    api = new RemoteFakeApi(socket, ADMIN);
+  }
+
+  function startFlanneld(i: number): FlanneldProcess {
+    const env = i === 3 ? { NODE_NAME: '', POD_NAME: 'kube-flannel-ds-h3', POD_NAMESPACE: 'kube-flannel' } : { NODE_NAME: `node${i}` };
+    const args = ['--kube-subnet-mgr', `--kubeconfig-file=${join(tmp, 'kubeconfig')}`, `--net-config-path=${join(tmp, 'net-conf.json')}`];
+    const d = new FlanneldProcess(bed, i, join(nodeRoot(i), 'run/flannel/subnet.env'), args, env, { etcd: false });
+    daemons.set(i, d);
+    return d;
+  }
+
+  before(async function () {
+    this.timeout(180_000);
+    bed = await TestBed.create({ tag: 'kube', hosts: 3 });
+    tmp = await mkdtemp(join(tmpdir(), 'fl-kube-e2e-'));
+    m = await manifest();
+    await writeFile(join(tmp, 'net-conf.json'), m.netConf);
+    await writeFile(join(tmp, 'kubeconfig'), kubeconfigText(`http://${SWITCH_ADDR}:6443`, TOKEN));
+    cniPath = await flannelCniPath(tmp);
+    await startApiServer();
+    for (const i of HOSTS) await api.createNode(nodeObject(`node${i}`, [`10.244.${i}.0/24`]));
+    await api.createPod('kube-flannel', 'kube-flannel-ds-h3', 'node3');
+    for (const i of HOSTS) startFlanneld(i);
+    for (const i of HOSTS) await daemons.get(i)!.waitForSubnetEnv();
+    for (const i of HOSTS) {
+      await run('ip', ['netns', 'add', pod(i)]);
+      await bed.ip(pod(i), 'link', 'set', 'lo', 'up');
+      const result = (await cniAdd(m.conflist, cniOpts(i))) as { ips: Array<{ address: string }> };
+      podIP.set(i, result.ips[0]!.address.split('/')[0]!);
+    }
+  });
+
+  after(async function () {
+    this.timeout(60_000);
+    for (const d of daemons.values()) await d.kill();
+    if (bed) await removeNamespaces(bed.prefix);
+    await bed?.destroy();
+    if (tmp) await rm(tmp, { recursive: true, force: true });
+  });
+
+  it("takes each node's podCIDR as its subnet (subnet.env)", async () => {
+    for (const i of HOSTS) {
+      const env = await daemons.get(i)!.subnetEnv();
+      expect(env, `host ${i}`).to.equal(`FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.${i}.1/24\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=false\n`);
+      expect(podIP.get(i)).to.match(new RegExp(`^10\\.244\\.${i}\\.\\d+$`));
+    }
+  });
+
+  it('annotates every node as the reference does and clears NetworkUnavailable, within the manifest RBAC', async () => {
+    for (const i of HOSTS) {
+      const node = await api.getNode(`node${i}`);
+      const ann = annotations(node);
+      expect(ann[`${PREFIX}backend-type`]).to.equal('vxlan');
+      expect(ann[`${PREFIX}backend-data`]).to.equal(`{"VNI":1,"VtepMAC":"${await vtepMac(i)}"}`);
+      expect(ann[`${PREFIX}public-ip`]).to.equal(`198.18.0.${i}`);
+      expect(ann[`${PREFIX}kube-subnet-manager`]).to.equal('true');
+      const conditions = (node.status as { conditions: Array<Record<string, string>> }).conditions;
+      expect(conditions.find((c) => c.type === 'NetworkUnavailable')).to.include({ status: 'False', reason: 'FlannelIsUp', message: 'Flannel is running on this node' });
+    }
+    // The test's own requests use the admin token; every refusal would be one of flanneld's.
+    const requests = await api.requests();
+    expect(requests.filter((r) => r.status === 401 || r.status === 403), 'no request outside the RBAC rules').to.deep.equal([]);
+    expect(requests.some((r) => r.path === '/api/v1/namespaces/kube-flannel/pods/kube-flannel-ds-h3'), 'host 3 looked up its pod').to.equal(true);
+    const patches = requests.filter((r) => r.method === 'PATCH');
+    expect(patches.map((p) => p.path).sort()).to.deep.equal(HOSTS.flatMap((i) => [`/api/v1/nodes/node${i}/status`, `/api/v1/nodes/node${i}/status`]).sort());
+    expect(patches.every((p) => p.contentType === 'application/strategic-merge-patch+json')).to.equal(true);
+  });
+
+  it('every pod pings every other pod across hosts', async () => {
+    for (const i of HOSTS) {
+      for (const j of HOSTS) if (i !== j) expect(await ping(i, podIP.get(j)!), `pod ${i} -> pod ${j}`).to.equal(true);
+    }
+  });
+
+  it('programs the reference entries from the annotations of the other nodes', async () => {
+    const neigh = await bed.ip(bed.host(1), 'neigh', 'show', 'dev', 'flannel.1');
+    const fdb = await bed.exec(bed.host(1), ['bridge', 'fdb', 'show', 'dev', 'flannel.1']);
+    const routes = await bed.ip(bed.host(1), 'route');
+    for (const j of [2, 3]) {
+      const mac = await vtepMac(j);
+      expect(neigh).to.include(`10.244.${j}.0 lladdr ${mac} PERMANENT`);
+      expect(fdb).to.include(`${mac} dst 198.18.0.${j} self permanent`);
+      expect(routes).to.include(`10.244.${j}.0/24 via 10.244.${j}.0 dev flannel.1 onlink`);
+    }
+  });
+
+  it('follows nodes joining and leaving the API (another flanneld annotating its node, then the node deleted)', async () => {
+    const mac = '0a:58:c6:12:00:44';
+    await api.createNode(nodeObject('node4', ['10.244.4.0/24'], {
+      [`${PREFIX}backend-data`]: `{"VNI":1,"VtepMAC":"${mac}"}`,
+      [`${PREFIX}backend-type`]: 'vxlan',
+      [`${PREFIX}kube-subnet-manager`]: 'true',
+      [`${PREFIX}public-ip`]: '198.18.0.4',
+    }));
+    for (const i of HOSTS) {
+      await until(`host ${i} routes 10.244.4.0/24`, async () => (await bed.ip(bed.host(i), 'route')).includes('10.244.4.0/24 via 10.244.4.0 dev flannel.1 onlink'));
+    }
+    await api.deleteNode('node4');
+    for (const i of HOSTS) {
+      await until(`host ${i} forgets 10.244.4.0/24`, async () => {
+        const fdb = await bed.exec(bed.host(i), ['bridge', 'fdb', 'show', 'dev', 'flannel.1']);
+        return !(await bed.ip(bed.host(i), 'route')).includes('10.244.4.0/24') && !fdb.includes(mac);
+      });
+    }
+  });
+
+  it('our node deleted: flanneld says so and exits 0; the other hosts drop its subnet', async () => {
+    const d = daemons.get(3)!;
+    await api.deleteNode('node3');
+    const code = await Promise.race([d.exited, new Promise((r) => setTimeout(() => r('still running'), 30_000))]);
+    expect(code, d.output()).to.equal(0);
+    expect(d.output()).to.include('node "node3" was deleted from the Kubernetes API; stopping');
+    for (const i of [1, 2]) {
+      await until(`host ${i} forgets 10.244.3.0/24`, async () => !(await bed.ip(bed.host(i), 'route')).includes('10.244.3.0/24'));
+    }
+  });
+});

@@ -1,0 +1,40 @@
+# The flannel-ts image for kube-flannel.yml.
+#
+# Build stage: compiles the TypeScript and the C++ addon and makes release/flanneld, a Node single
+# executable (daemon and flannel CNI plugin in one file; see scripts/binary.mjs). It needs Node >= 20.19
+# from an official build (the single-executable fuse; Debian's own nodejs is 18 in bookworm and a shared
+# build), Node's headers under <node prefix>/include/node (the addon build downloads nothing), g++, make
+# and python3, and the npm registry.
+# Runtime stage: Debian with iproute2, iptables and nftables for flanneld, and the bridge, host-local,
+# portmap and loopback CNI plugins that the init container installs on nodes that have none.
+#
+# No image registry is needed: both bases are build arguments. `npm run image` (scripts/image.sh)
+# builds local ones with debootstrap and builds this file with podman.
+ARG BUILD_BASE=docker.io/library/node:20-bookworm
+ARG RUNTIME_BASE=docker.io/library/debian:bookworm-slim
+
+FROM ${BUILD_BASE} AS build
+RUN if ! command -v g++ >/dev/null || ! command -v make >/dev/null || ! command -v python3 >/dev/null; then \
+      apt-get update && apt-get install -y --no-install-recommends g++ make python3 && rm -rf /var/lib/apt/lists/*; \
+    fi
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY . .
+# A checkout may carry a host build (native/build has a Makefile with host paths): start clean.
+RUN rm -rf native/build dist release && npm run binary && ./release/flanneld --version
+
+FROM ${RUNTIME_BASE}
+ARG VERSION=0.0.0
+LABEL org.opencontainers.image.title="flannel-ts" \
+      org.opencontainers.image.description="Flannel-compatible overlay network daemon (flanneld) and flannel CNI plugin" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.licenses="Apache-2.0"
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends iproute2 iptables nftables containernetworking-plugins ca-certificates \
+ && rm -rf /var/lib/apt/lists/*
+COPY --from=build /src/release/flanneld /opt/bin/flanneld
+# Started under the name "flannel", the same executable is the CNI plugin (the init container copies it
+# to /opt/cni/bin/flannel on the node).
+RUN ln -s flanneld /opt/bin/flannel
+ENTRYPOINT ["/opt/bin/flanneld"]

@@ -18,8 +18,10 @@ RUN if ! command -v g++ >/dev/null || ! command -v make >/dev/null || ! command 
       apt-get update && apt-get install -y --no-install-recommends g++ make python3 && rm -rf /var/lib/apt/lists/*; \
     fi
 WORKDIR /src
-COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
+# build-ca.pem, when the context has one, holds extra CA certificates for reaching the npm registry
+# (behind a TLS-inspecting proxy); the build stage alone uses it.
+COPY package.json package-lock.json build-ca.pe[m] ./
+RUN if [ -f build-ca.pem ]; then export NODE_EXTRA_CA_CERTS=$PWD/build-ca.pem; fi; npm ci --no-audit --no-fund
 COPY . .
 # A checkout may carry a host build (native/build has a Makefile with host paths): start clean.
 RUN rm -rf native/build dist release && npm run binary && ./release/flanneld --version

@@ -23,7 +23,7 @@ export interface StoreHooks {
 
 export async function createStore(flags: Flags, log: (component: string) => Logger, hooks: StoreHooks = {}): Promise<StoreParts> {
   if (flags.kubeSubnetMgr) {
-    const kube = createKubeStore(flags, process.env, log('kube'));
+    const kube = await createKubeStore(flags, process.env, log('kube'));
     return { store: kube, registry: kube, nodePublicIPs: (signal) => kube.nodePublicIPs(signal) };
   }
   const logger = log('subnet');

@@ -2,7 +2,7 @@
 // (kubeconfig file, --kube-api-url, or in-cluster service account), and five calls (list/get/watch
 // nodes, get a pod, strategic-merge-patch nodes/<name>/status) with errors turned into KubeApiError.
 import { existsSync } from 'node:fs';
-import { CoreV1Api, KubeConfig, PatchStrategy, Watch, setHeaderOptions } from '@kubernetes/client-node';
+import type { CoreV1Api, KubeConfig, Watch } from '@kubernetes/client-node';
 import { abortReason } from '../abort.js';
 import { KubeApiError, KubeStoreError } from './errors.js';
 
@@ -19,12 +19,21 @@ export interface KubeClientOptions {
 
 const SA_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 
+type ClientNode = typeof import('@kubernetes/client-node');
+let clientNode: Promise<ClientNode> | null = null;
+
+/** client-node is loaded on first use: etcd mode never pays for it (about 0.5 s and 70 MB). */
+function loadClientNode(): Promise<ClientNode> {
+  return (clientNode ??= import('@kubernetes/client-node'));
+}
+
 /**
  * client-go's BuildConfigFromFlags: a kubeconfig file (its server replaced by apiUrl when given), or
  * apiUrl alone, or in-cluster config when both are empty. KubeStoreError says what is missing.
  */
-export function buildKubeConfig(opts: KubeClientOptions): KubeConfig {
-  return allowPlainHTTP(loadKubeConfig(opts));
+export async function buildKubeConfig(opts: KubeClientOptions): Promise<KubeConfig> {
+  const { KubeConfig } = await loadClientNode();
+  return allowPlainHTTP(loadKubeConfig(new KubeConfig(), opts));
 }
 
 /**
@@ -36,8 +45,7 @@ function allowPlainHTTP(kc: KubeConfig): KubeConfig {
   return kc;
 }
 
-function loadKubeConfig(opts: KubeClientOptions): KubeConfig {
-  const kc = new KubeConfig();
+function loadKubeConfig(kc: KubeConfig, opts: KubeClientOptions): KubeConfig {
   if (opts.kubeconfigFile) {
     try {
       kc.loadFromFile(opts.kubeconfigFile);
@@ -114,12 +122,15 @@ export interface KubeApi {
 }
 
 export class ClientNodeApi implements KubeApi {
-  private readonly core: CoreV1Api;
-  private readonly watcher: Watch;
+  private constructor(
+    private readonly lib: ClientNode,
+    private readonly core: CoreV1Api,
+    private readonly watcher: Watch,
+  ) {}
 
-  constructor(readonly config: KubeConfig) {
-    this.core = config.makeApiClient(CoreV1Api);
-    this.watcher = new Watch(config);
+  static async create(config: KubeConfig): Promise<ClientNodeApi> {
+    const lib = await loadClientNode();
+    return new ClientNodeApi(lib, config.makeApiClient(lib.CoreV1Api), new lib.Watch(config));
   }
 
   async listNodes(signal: AbortSignal): Promise<NodeList> {
@@ -136,7 +147,7 @@ export class ClientNodeApi implements KubeApi {
   }
 
   async patchNodeStatus(name: string, patch: object, signal: AbortSignal): Promise<void> {
-    const options = setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch);
+    const options = this.lib.setHeaderOptions('Content-Type', this.lib.PatchStrategy.StrategicMergePatch);
     await call(`patch node "${name}" status`, () => this.core.patchNodeStatus({ name, body: patch }, options), signal);
   }
 

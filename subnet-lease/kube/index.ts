@@ -19,19 +19,20 @@ export interface KubeStoreFlags {
   setNodeNetworkUnavailable: boolean;
 }
 
-export function createKubeStore(flags: KubeStoreFlags, env: NodeJS.ProcessEnv, logger: Logger): KubeSubnetManager {
+export async function createKubeStore(flags: KubeStoreFlags, env: NodeJS.ProcessEnv, logger: Logger): Promise<KubeSubnetManager> {
   const keys = annotationKeys(flags.kubeAnnotationPrefix);
   const identity = nodeIdentity(env);
-  const config = buildKubeConfig({ apiUrl: flags.kubeApiUrl, kubeconfigFile: flags.kubeconfigFile, env });
+  const eventQueue = eventQueueDepth(env.EVENT_QUEUE_DEPTH);
+  const config = await buildKubeConfig({ apiUrl: flags.kubeApiUrl, kubeconfigFile: flags.kubeconfigFile, env });
   logger.info(`Kubernetes API server ${config.getCurrentCluster()?.server ?? '?'}`);
   return new KubeSubnetManager({
-    api: new ClientNodeApi(config),
+    api: await ClientNodeApi.create(config),
     logger,
     keys,
     identity,
     netConfigPath: flags.netConfigPath,
     setNodeNetworkUnavailable: flags.setNodeNetworkUnavailable,
-    eventQueueDepth: eventQueueDepth(env.EVENT_QUEUE_DEPTH),
+    eventQueueDepth: eventQueue,
     contWhenCacheNotReady: env.CONT_WHEN_CACHE_NOT_READY === 'true',
   });
 }

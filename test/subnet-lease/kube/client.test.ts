@@ -16,6 +16,13 @@ import { kubeconfigText, nodeObject } from './harness.js';
 
 const never = new AbortController().signal;
 
+async function failure(p: Promise<unknown>): Promise<Error> {
+  return p.then(
+    () => expect.fail('expected a rejection'),
+    (e: Error) => e,
+  );
+}
+
 describe('kube client configuration (fake API server)', function () {
   this.timeout(20_000);
   let dir: string;
@@ -34,9 +41,9 @@ describe('kube client configuration (fake API server)', function () {
     api.createNode(nodeObject('n1', ['10.244.1.0/24']));
     await writeFile(join(dir, 'good'), kubeconfigText(api.url, 'right'));
     await writeFile(join(dir, 'bad'), kubeconfigText(api.url, 'wrong'));
-    const good = new ClientNodeApi(buildKubeConfig({ apiUrl: '', kubeconfigFile: join(dir, 'good') }));
+    const good = await ClientNodeApi.create(await buildKubeConfig({ apiUrl: '', kubeconfigFile: join(dir, 'good') }));
     expect((await good.listNodes(never)).items).to.have.length(1);
-    const bad = new ClientNodeApi(buildKubeConfig({ apiUrl: '', kubeconfigFile: join(dir, 'bad') }));
+    const bad = await ClientNodeApi.create(await buildKubeConfig({ apiUrl: '', kubeconfigFile: join(dir, 'bad') }));
     const err = await bad.listNodes(never).then(() => null, (e: Error) => e);
     expect(err).to.be.instanceOf(KubeApiError);
     expect((err as KubeApiError).statusCode).to.equal(401);
@@ -46,13 +53,13 @@ describe('kube client configuration (fake API server)', function () {
   it('--kube-api-url replaces the server of the kubeconfig and keeps its credentials', async () => {
     api = await FakeApiServer.start({ token: 'right' });
     await writeFile(join(dir, 'kc'), kubeconfigText('http://127.0.0.1:1', 'right'));
-    const client = new ClientNodeApi(buildKubeConfig({ apiUrl: api.url, kubeconfigFile: join(dir, 'kc') }));
+    const client = await ClientNodeApi.create(await buildKubeConfig({ apiUrl: api.url, kubeconfigFile: join(dir, 'kc') }));
     expect((await client.listNodes(never)).items).to.deep.equal([]);
   });
 
   it('an unreachable server is a retryable error', async () => {
     await writeFile(join(dir, 'kc'), kubeconfigText('http://127.0.0.1:1', 'x'));
-    const err = await new ClientNodeApi(buildKubeConfig({ apiUrl: '', kubeconfigFile: join(dir, 'kc') })).listNodes(never).then(() => null, (e: Error) => e);
+    const err = await (await ClientNodeApi.create(await buildKubeConfig({ apiUrl: '', kubeconfigFile: join(dir, 'kc') }))).listNodes(never).then(() => null, (e: Error) => e);
     expect(err).to.be.instanceOf(KubeApiError);
     expect((err as KubeApiError).retryable).to.equal(true);
   });
@@ -66,28 +73,32 @@ describe('kube client configuration (fake API server)', function () {
     await writeFile(join(sa, 'token'), 'sa-token');
     await writeFile(join(sa, 'ca.crt'), await readFile(certs.caFile));
     const env = { KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: new URL(api.url).port };
-    const kc = buildKubeConfig({ apiUrl: '', kubeconfigFile: '', env, serviceAccountRoot: join(dir, 'root') });
+    const kc = await buildKubeConfig({ apiUrl: '', kubeconfigFile: '', env, serviceAccountRoot: join(dir, 'root') });
     expect(kc.getCurrentCluster()!.server).to.equal(api.url);
-    const node = (await new ClientNodeApi(kc).getNode('n1', never)) as { metadata: { name: string } };
+    const node = (await (await ClientNodeApi.create(kc)).getNode('n1', never)) as { metadata: { name: string } };
     expect(node.metadata.name).to.equal('n1');
     expect(api.requests.every((r) => r.status === 200)).to.equal(true);
   });
 
-  it('in cluster without the service environment: says what is missing', () => {
-    expect(() => buildKubeConfig({ apiUrl: '', kubeconfigFile: '', env: {} })).to.throw(KubeStoreError, /KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT must be defined/);
+  it('in cluster without the service environment: says what is missing', async () => {
+    const err = await failure(buildKubeConfig({ apiUrl: '', kubeconfigFile: '', env: {} }));
+    expect(err).to.be.instanceOf(KubeStoreError);
+    expect(err.message).to.match(/KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT must be defined/);
   });
 
-  it('a kubeconfig that cannot be read: names the file', () => {
-    expect(() => buildKubeConfig({ apiUrl: '', kubeconfigFile: join(dir, 'nope') })).to.throw(KubeStoreError, /--kubeconfig-file=.*nope/);
+  it('a kubeconfig that cannot be read: names the file', async () => {
+    const err = await failure(buildKubeConfig({ apiUrl: '', kubeconfigFile: join(dir, 'nope') }));
+    expect(err).to.be.instanceOf(KubeStoreError);
+    expect(err.message).to.match(/--kubeconfig-file=.*nope/);
   });
 
   it('createKubeStore refuses a bad prefix, a missing node identity and a bad EVENT_QUEUE_DEPTH at start-up', async () => {
     await writeFile(join(dir, 'kc'), kubeconfigText('http://127.0.0.1:1', 'x'));
     const flags = { kubeApiUrl: '', kubeconfigFile: join(dir, 'kc'), kubeAnnotationPrefix: 'flannel.alpha.coreos.com', netConfigPath: '/dev/null', setNodeNetworkUnavailable: true };
-    expect(createKubeStore(flags, { NODE_NAME: 'n1' }, silentLogger).name).to.equal('kube');
-    expect(() => createKubeStore(flags, {}, silentLogger)).to.throw(KubeStoreError, 'env variables POD_NAME and POD_NAMESPACE must be set');
-    expect(() => createKubeStore({ ...flags, kubeAnnotationPrefix: 'a/b/c' }, { NODE_NAME: 'n1' }, silentLogger)).to.throw(KubeStoreError, /at most single slash/);
-    expect(() => createKubeStore(flags, { NODE_NAME: 'n1', EVENT_QUEUE_DEPTH: 'lots' }, silentLogger)).to.throw(KubeStoreError, 'env EVENT_QUEUE_DEPTH=lots format error');
+    expect((await createKubeStore(flags, { NODE_NAME: 'n1' }, silentLogger)).name).to.equal('kube');
+    expect((await failure(createKubeStore(flags, {}, silentLogger))).message).to.equal('env variables POD_NAME and POD_NAMESPACE must be set');
+    expect((await failure(createKubeStore({ ...flags, kubeAnnotationPrefix: 'a/b/c' }, { NODE_NAME: 'n1' }, silentLogger))).message).to.match(/at most single slash/);
+    expect((await failure(createKubeStore(flags, { NODE_NAME: 'n1', EVENT_QUEUE_DEPTH: 'lots' }, silentLogger))).message).to.match(/^env EVENT_QUEUE_DEPTH=lots format error/);
   });
 });
 

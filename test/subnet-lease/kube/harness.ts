@@ -32,6 +32,7 @@ export async function startHarness(server: FakeApiServerOptions = {}, netConf = 
   await writeFile(netConfigPath, netConf);
   const logger = new RecordingLogger();
   const stores: KubeSubnetManager[] = [];
+  const client = await ClientNodeApi.create(await buildKubeConfig({ apiUrl: '', kubeconfigFile: kubeconfig }));
   return {
     api,
     dir,
@@ -40,7 +41,7 @@ export async function startHarness(server: FakeApiServerOptions = {}, netConf = 
     logger,
     store(opts = {}) {
       const s = new KubeSubnetManager({
-        api: new ClientNodeApi(buildKubeConfig({ apiUrl: '', kubeconfigFile: kubeconfig })),
+        api: client,
         logger,
         keys: annotationKeys('flannel.alpha.coreos.com'),
         identity: { nodeName: 'node1' } satisfies NodeIdentity,

@@ -46,7 +46,7 @@ make_base() {
   rm -rf "$rootfs"
   debootstrap --variant=minbase "$SUITE" "$rootfs" "$MIRROR" >"$WORK/debootstrap.log" 2>&1 || die "debootstrap failed, see $WORK/debootstrap.log"
   rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
-  tar -C "$rootfs" -c . | "${PODMAN[@]}" import --change 'CMD ["/bin/bash"]' - "$BASE" >/dev/null
+  tar -C "$rootfs" -c . | "${PODMAN[@]}" import --quiet --change 'CMD ["/bin/bash"]' - "$BASE" >/dev/null
   rm -rf "$rootfs"
   echo "$BASE made in $(elapsed "$t")"
 }
@@ -93,7 +93,7 @@ build_image() {
   "${PODMAN[@]}" build --network=host "${LIMITS[@]}" \
     --build-arg "BUILD_BASE=$BUILD_BASE" --build-arg "RUNTIME_BASE=$BASE" --build-arg "VERSION=$VERSION" \
     -t "$IMAGE" -f "$src/Dockerfile" "$src" >"$WORK/image.log" 2>&1 || die "building $IMAGE failed, see $WORK/image.log"
-  grep -E '^STEP' "$WORK/image.log" || true
+  grep -E 'STEP [0-9]+/[0-9]+: (FROM|RUN)' "$WORK/image.log" | cut -c1-150 || true
   rm -rf "$src"
   echo "$IMAGE built in $(elapsed "$t") ($("${PODMAN[@]}" image inspect "$IMAGE" --format '{{.Size}}' | awk '{printf "%.0f MB", $1/1e6}'))"
 }

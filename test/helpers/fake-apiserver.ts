@@ -28,6 +28,7 @@ import { createServer as createHttp, type IncomingMessage, type Server, type Ser
 import { createServer as createHttps } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { rm } from 'node:fs/promises';
+import { HttpError, isTrue, jsonBody, nameOf, parseMaybe, readBody, reply, send, status } from './fake-apiserver-http.js';
 import { NODE_MERGE_KEYS, PatchError, mergePatch, strategicMergePatch } from './fake-apiserver-patch.js';
 
 type Obj = Record<string, unknown>;
@@ -68,17 +69,6 @@ interface Watcher {
   res: ServerResponse;
   bookmarks: boolean;
   timer: NodeJS.Timeout;
-}
-
-class HttpError extends Error {
-  constructor(
-    readonly code: number,
-    readonly reason: string,
-    message: string,
-    readonly details?: Obj,
-  ) {
-    super(message);
-  }
 }
 
 export class FakeApiServer {
@@ -383,52 +373,4 @@ export class FakeApiServer {
     else throw new HttpError(404, 'NotFound', `no fake control ${op}`);
     return { ok: true, resourceVersion: String(this.rv) };
   }
-}
-
-function nameOf(obj: Obj): string {
-  const name = (obj.metadata as Obj | undefined)?.name;
-  if (typeof name !== 'string' || !name) throw new HttpError(422, 'Invalid', 'metadata.name: Required value: name or generateName is required');
-  return name;
-}
-
-function status(e: HttpError): Obj {
-  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: e.message, reason: e.reason, ...(e.details ? { details: e.details } : {}), code: e.code };
-}
-
-function send(res: ServerResponse, event: unknown): void {
-  if (!res.writableEnded) res.write(`${JSON.stringify(event)}\n`);
-}
-
-function reply(res: ServerResponse, code: number, body: unknown): void {
-  res.writeHead(code, { 'content-type': 'application/json' });
-  res.end(JSON.stringify(body));
-}
-
-function isTrue(v: string | null): boolean {
-  return v === '1' || v === 'true' || v === 't' || v === 'True' || v === 'TRUE';
-}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let s = '';
-    req.setEncoding('utf8');
-    req.on('data', (c: string) => (s += c));
-    req.on('end', () => resolve(s));
-    req.on('error', reject);
-  });
-}
-
-function parseMaybe(text: string): unknown {
-  if (!text) return undefined;
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
-  }
-}
-
-function jsonBody(text: string): Obj {
-  const v = parseMaybe(text);
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new HttpError(400, 'BadRequest', `the request body is not a JSON object`);
-  return v as Obj;
 }

@@ -5,7 +5,7 @@
 // plugin and Debian's bridge + host-local + portmap. Host 3 finds its node through POD_NAME/POD_NAMESPACE.
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -39,6 +39,34 @@ async function manifest(): Promise<Manifest> {
 
 const annotations = (node: Obj): Record<string, string> => (node.metadata as { annotations: Record<string, string> }).annotations;
 
+/** The fake API server process in the switch namespace, granting TOKEN exactly `rules`. */
+async function startFakeApi(bed: TestBed, tmp: string, rules: unknown[]): Promise<RemoteFakeApi> {
+  const socket = join(tmp, 'api.sock');
+  const child = bed.spawn(bed.sw, [
+    process.execPath,
+    resolve('dist/test/helpers/fake-apiserver-main.js'),
+    `--host=${SWITCH_ADDR}`,
+    '--port=6443',
+    `--token=${TOKEN}`,
+    `--admin-token=${ADMIN}`,
+    `--socket=${socket}`,
+    `--rules=${JSON.stringify(rules)}`,
+  ]);
+  let out = '';
+  child.stdout?.on('data', (b: Buffer) => (out += b.toString()));
+  child.stderr?.on('data', (b: Buffer) => (out += b.toString()));
+  await until(`the fake API server to listen (${out})`, () => out.includes('listening '), 15_000);
+  return new RemoteFakeApi(socket, ADMIN);
+}
+
+/** A pod namespace attached through the conflist; resolves with its address. */
+async function addPod(conflist: ConfList, opts: CniRunOptions, bed: TestBed): Promise<string> {
+  await run('ip', ['netns', 'add', opts.netns]);
+  await bed.ip(opts.netns, 'link', 'set', 'lo', 'up');
+  const result = (await cniAdd(conflist, opts)) as { ips: Array<{ address: string }> };
+  return result.ips[0]!.address.split('/')[0]!;
+}
+
 describe('kube mode end to end: flanneld --kube-subnet-mgr, fake API server, CNI chain @netns', function () {
   this.timeout(120_000);
   let bed: TestBed;
@@ -58,25 +86,6 @@ describe('kube mode end to end: flanneld --kube-subnet-mgr, fake API server, CNI
       () => false,
     );
 
-  async function startApiServer(): Promise<void> {
-    const socket = join(tmp, 'api.sock');
-    const child = bed.spawn(bed.sw, [
-      process.execPath,
-      resolve('dist/test/helpers/fake-apiserver-main.js'),
-      `--host=${SWITCH_ADDR}`,
-      '--port=6443',
-      `--token=${TOKEN}`,
-      `--admin-token=${ADMIN}`,
-      `--socket=${socket}`,
-      `--rules=${JSON.stringify(m.rules)}`,
-    ]);
-    let out = '';
-    child.stdout?.on('data', (b: Buffer) => (out += b.toString()));
-    child.stderr?.on('data', (b: Buffer) => (out += b.toString()));
-    await until(`the fake API server to listen (${out})`, () => out.includes('listening '), 15_000);
-    api = new RemoteFakeApi(socket, ADMIN);
-  }
-
   function startFlanneld(i: number): FlanneldProcess {
     const env = i === 3 ? { NODE_NAME: '', POD_NAME: 'kube-flannel-ds-h3', POD_NAMESPACE: 'kube-flannel' } : { NODE_NAME: `node${i}` };
     const args = ['--kube-subnet-mgr', `--kubeconfig-file=${join(tmp, 'kubeconfig')}`, `--net-config-path=${join(tmp, 'net-conf.json')}`];
@@ -93,17 +102,12 @@ describe('kube mode end to end: flanneld --kube-subnet-mgr, fake API server, CNI
     await writeFile(join(tmp, 'net-conf.json'), m.netConf);
     await writeFile(join(tmp, 'kubeconfig'), kubeconfigText(`http://${SWITCH_ADDR}:6443`, TOKEN));
     cniPath = await flannelCniPath(tmp);
-    await startApiServer();
+    api = await startFakeApi(bed, tmp, m.rules);
     for (const i of HOSTS) await api.createNode(nodeObject(`node${i}`, [`10.244.${i}.0/24`]));
     await api.createPod('kube-flannel', 'kube-flannel-ds-h3', 'node3');
     for (const i of HOSTS) startFlanneld(i);
     for (const i of HOSTS) await daemons.get(i)!.waitForSubnetEnv();
-    for (const i of HOSTS) {
-      await run('ip', ['netns', 'add', pod(i)]);
-      await bed.ip(pod(i), 'link', 'set', 'lo', 'up');
-      const result = (await cniAdd(m.conflist, cniOpts(i))) as { ips: Array<{ address: string }> };
-      podIP.set(i, result.ips[0]!.address.split('/')[0]!);
-    }
+    for (const i of HOSTS) podIP.set(i, await addPod(m.conflist, cniOpts(i), bed));
   });
 
   after(async function () {
@@ -189,5 +193,106 @@ describe('kube mode end to end: flanneld --kube-subnet-mgr, fake API server, CNI
     for (const i of [1, 2]) {
       await until(`host ${i} forgets 10.244.3.0/24`, async () => !(await bed.ip(bed.host(i), 'route')).includes('10.244.3.0/24'));
     }
+  });
+});
+
+// The image that `npm run image` builds, run as the DaemonSet runs it (the host's network namespace,
+// NET_ADMIN + NET_RAW, /run/flannel and the ConfigMap mounted, the manifest's args) on host 1 of a
+// two-host bed; host 2 runs the built flanneld. Skipped when the image has not been built here.
+const PODMAN = ['--cgroup-manager=cgroupfs', '--runtime=runc'];
+const LIMITS = ['--ulimit=nofile=1024:1024', '--ulimit=nproc=4096:4096'];
+
+describe('kube mode end to end: the flannel-ts image as a node @netns @image', function () {
+  this.timeout(120_000);
+  let bed: TestBed;
+  let tmp: string;
+  let api: RemoteFakeApi;
+  let m: Manifest;
+  let cniPath: string[];
+  let image: string;
+  let container = '';
+  let peer: FlanneldProcess | undefined;
+  const podIP = new Map<number, string>();
+  const nodeRoot = (i: number) => join(tmp, `node${i}`);
+  const cniOpts = (i: number): CniRunOptions => ({ hostNetns: bed.host(i), netns: `${bed.prefix}-pod${i}`, containerId: `img-pod${i}`, cniPath, nodeRoot: nodeRoot(i) });
+  const podman = (...args: string[]) => run('podman', [...PODMAN, ...args]).then((r) => r.stdout.trim());
+
+  before(async function () {
+    this.timeout(180_000);
+    const version = (JSON.parse(await readFile('package.json', 'utf8')) as { version: string }).version;
+    image = `flannel-ts:${version}`;
+    const present = await podman('image', 'exists', image).then(
+      () => true,
+      () => false,
+    );
+    if (!present) this.skip(); // build it with `npm run image`
+    bed = await TestBed.create({ tag: 'kimg', hosts: 2 });
+    tmp = await mkdtemp(join(tmpdir(), 'fl-kube-img-'));
+    m = await manifest();
+    const ds = await daemonSetContainer();
+    await mkdir(join(tmp, 'kube'));
+    await mkdir(join(nodeRoot(1), 'run/flannel'), { recursive: true });
+    await writeFile(join(tmp, 'kube/net-conf.json'), m.netConf);
+    await writeFile(join(tmp, 'kube/kubeconfig'), kubeconfigText(`http://${SWITCH_ADDR}:6443`, TOKEN));
+    cniPath = await flannelCniPath(tmp);
+    api = await startFakeApi(bed, tmp, m.rules);
+    for (const i of [1, 2]) await api.createNode(nodeObject(`node${i}`, [`10.244.${i}.0/24`]));
+    container = `${bed.prefix}-flanneld`;
+    await podman('rm', '-f', container).catch(() => undefined);
+    await podman(
+      'run', '-d', '--name', container, `--network=ns:/run/netns/${bed.host(1)}`, ...LIMITS,
+      ...ds.capabilities.map((c) => `--cap-add=${c}`),
+      '-v', `${join(nodeRoot(1), 'run/flannel')}:/run/flannel`, '-v', `${join(tmp, 'kube')}:/etc/kube-flannel:ro`,
+      '-e', 'NODE_NAME=node1', '--entrypoint', ds.command[0]!, image,
+      ...ds.args, '--kubeconfig-file=/etc/kube-flannel/kubeconfig', '--iface=eth0',
+    );
+    peer = new FlanneldProcess(bed, 2, join(nodeRoot(2), 'run/flannel/subnet.env'), ['--kube-subnet-mgr', `--kubeconfig-file=${join(tmp, 'kube/kubeconfig')}`, `--net-config-path=${join(tmp, 'kube/net-conf.json')}`], { NODE_NAME: 'node2' }, { etcd: false });
+    const env1 = join(nodeRoot(1), 'run/flannel/subnet.env');
+    await until('subnet.env from the container', () => readFile(env1, 'utf8').then(() => true, () => false), 60_000).catch(async (e: Error) => {
+      throw new Error(`${e.message}\n${await podman('logs', container).catch(() => '')}`);
+    });
+    await peer.waitForSubnetEnv();
+    for (const i of [1, 2]) podIP.set(i, await addPod(m.conflist, cniOpts(i), bed));
+  });
+
+  after(async function () {
+    this.timeout(60_000);
+    if (container) await podman('rm', '-f', '-t', '2', container).catch(() => undefined);
+    await peer?.kill();
+    if (bed) await removeNamespaces(bed.prefix);
+    await bed?.destroy();
+    if (tmp) await rm(tmp, { recursive: true, force: true });
+  });
+
+  async function daemonSetContainer(): Promise<{ command: string[]; args: string[]; capabilities: string[] }> {
+    const docs = parseAllDocuments(await readFile(resolve('kube-flannel.yml'), 'utf8')).map((d) => d.toJSON() as Obj);
+    const c = ((docs.find((d) => d.kind === 'DaemonSet')!.spec as Obj).template as { spec: { containers: Obj[] } }).spec.containers[0]!;
+    return { command: c.command as string[], args: c.args as string[], capabilities: (c.securityContext as { capabilities: { add: string[] } }).capabilities.add };
+  }
+
+  it('writes subnet.env from the podCIDR and annotates its node', async () => {
+    expect(await readFile(join(nodeRoot(1), 'run/flannel/subnet.env'), 'utf8')).to.equal('FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.1.1/24\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=true\n');
+    const ann = annotations(await api.getNode('node1'));
+    expect(ann[`${PREFIX}public-ip`]).to.equal('198.18.0.1');
+    expect(ann[`${PREFIX}kube-subnet-manager`]).to.equal('true');
+  });
+
+  it('answers the probes of the manifest on :8081 (/healthz, /readyz)', async () => {
+    const get = (path: string) =>
+      bed.exec(bed.host(1), [process.execPath, '-e', `fetch('http://127.0.0.1:8081${path}').then(async (r) => console.log(r.status, await r.text()))`]);
+    expect((await get('/healthz')).trim()).to.equal('200 flanneld is running');
+    await until('/readyz 200', async () => (await get('/readyz')).startsWith('200'), 30_000);
+  });
+
+  it('pods on the image host and on the other host ping each other', async () => {
+    for (const [a, b] of [[1, 2], [2, 1]] as const) {
+      const ok = await bed.exec(`${bed.prefix}-pod${a}`, ['ping', '-c', '1', '-W', '2', podIP.get(b)!]).then(() => true, () => false);
+      expect(ok, `pod ${a} -> pod ${b}`).to.equal(true);
+    }
+  });
+
+  it('stops with exit code 0 on SIGTERM (podman stop)', async () => {
+    await podman('stop', '-t', '10', container);
+    expect(await podman('inspect', '--format', '{{.State.ExitCode}}', container)).to.equal('0');
   });
 });

@@ -202,6 +202,21 @@ describe('kube lease store: acquiring our lease (fake API server)', function () 
     expect(err!.message).to.include(`annotation ${PREFIX}node-public-ip="not-an-ip" is not an address`);
   });
 
+  it('a node list that never syncs: fails after the wait, or with CONT_WHEN_CACHE_NOT_READY=true reads the node directly', async () => {
+    const noList = await startHarness({ rules: [{ apiGroups: [''], resources: ['nodes'], verbs: ['get'] }, { apiGroups: [''], resources: ['nodes/status'], verbs: ['patch'] }] });
+    try {
+      noList.api.createNode(nodeObject('node1', ['10.244.1.0/24']));
+      const err = await noList.store({ syncTimeoutMs: 500 }).acquireLease(attrs(), never).then(() => null, (e: Error) => e);
+      expect(err!.message).to.match(/^error waiting for the node list to sync: timed out after 1s \(set CONT_WHEN_CACHE_NOT_READY=true to carry on\)/);
+      expect(noList.logger.messages('warn').join('\n')).to.match(/node list failed: .*forbidden/);
+      const lease = await noList.store({ syncTimeoutMs: 500, contWhenCacheNotReady: true }).acquireLease(attrs(), never);
+      expect(lease.subnet.toString()).to.equal('10.244.1.0/24');
+      expect(noList.api.requests.filter((r) => r.method === 'PATCH')).to.have.length(1);
+    } finally {
+      await noList.close();
+    }
+  });
+
   describe('net-conf.json (validated as in etcd mode)', () => {
     it('applies the etcd-mode defaults', async () => {
       const cfg = await h.store().getNetworkConfig(never);

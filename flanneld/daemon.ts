@@ -1,6 +1,7 @@
-// flanneld's start-up sequence and lifecycle (fact sheet §1 "Startup sequence"): flags → lease store →
-// network config → external interface → backend (acquires the lease) → subnet.env → run until
-// SIGTERM/SIGINT. One AbortController stops everything; the data plane, the lease and subnet.env stay.
+// flanneld's start-up sequence and lifecycle (fact sheet §1 "Startup sequence"): lease store → health
+// server → network config → external interface → backend (acquires the lease) → traffic rules →
+// subnet.env → run until SIGTERM/SIGINT. One AbortSignal stops everything; the data plane, the lease,
+// the rules and subnet.env stay.
 import { access } from 'node:fs/promises';
 import type { Network } from '../backends/backend.js';
 import type { NetworkConfig } from '../subnet-lease/config.js';
@@ -8,21 +9,22 @@ import { isAbort } from '../subnet-lease/abort.js';
 import { OwnNodeDeletedError } from '../subnet-lease/kube/errors.js';
 import type { Lease } from '../subnet-lease/lease.js';
 import type { Logger } from '../subnet-lease/log.js';
+import type { LeaseStore } from '../subnet-lease/store.js';
 import { openNative, type Native } from '../native/index.js';
 import { backendFactory } from './backends.js';
 import { chooseExternalInterface, describeExternalInterface } from './ext-iface.js';
+import type { ExternalInterface } from '../backends/backend.js';
 import type { Flags } from './flags.js';
 import { fetchNetworkConfig } from './network-config.js';
-import { createStore } from './store.js';
+import { createStore, type StoreParts } from './store.js';
 import { FatalError } from './errors.js';
-import { readPreviousSubnets, writeSubnetEnv } from './subnet-env.js';
+import { readPreviousSubnets, writeSubnetEnv, type PreviousSubnets } from './subnet-env.js';
 import { HealthServer } from './health.js';
 import { EventTracker, meteredNative, meteredStore } from './metered.js';
 import { FlannelMetrics } from './metrics.js';
 import { notifyReady } from './notify.js';
 import { TrafficManager } from './traffic/manager.js';
 import { previousTargets, trafficTargets } from './traffic/targets.js';
-
 
 export interface DaemonOptions {
   flags: Flags;
@@ -31,113 +33,181 @@ export interface DaemonOptions {
 }
 
 /** Runs until `signal` aborts (resolves) or something fatal happens (rejects). */
-export async function runDaemon({ flags, log, signal }: DaemonOptions): Promise<void> {
-  const logger = log('flanneld');
+export async function runDaemon(opts: DaemonOptions): Promise<void> {
+  const previous = await readPrevious(opts);
   const metrics = new FlannelMetrics();
   const tracker = new EventTracker(metrics);
-  // Read before anything rewrites it: the old network/subnet whose rules must go.
-  const previous = await readPreviousSubnets(flags.subnetFile).catch(() => null);
-  const parts = await createStore(flags, log, {
+  const parts = await createStore(opts.flags, opts.log, previous, {
     onRenewed: () => metrics.leaseRenewals.inc(),
     onWatchReconnected: () => metrics.storeReconnects.inc(),
   });
-  const { registry } = parts;
-  const store = meteredStore(parts.store, metrics, tracker);
-  // /readyz: rules in place and subnet.env written (fact sheet §10).
-  const ready = { rules: false, subnetEnv: false };
-  const isReady = (): boolean => ready.rules && ready.subnetEnv;
-  const refreshReady = (): void => metrics.ready.set(isReady() ? 1 : 0);
-  const health = flags.healthzPort > 0 ? new HealthServer({ host: flags.healthzIP, port: flags.healthzPort, isReady, metrics: metrics.registry, logger: log('healthz') }) : null;
-  let native: Native | undefined;
-  const nativeOf = (): Native => (native ??= meteredNative(openNative(), tracker, metrics));
+  const daemon = new Daemon(opts, parts, metrics, tracker, previous);
   try {
-    await health?.start();
-    const config = await fetchNetworkConfig(store, signal, log('config'));
+    await daemon.run();
+  } catch (e) {
+    // Kube mode, our Node was deleted: stop cleanly (exit 0) so that the DaemonSet starts us again.
+    if (!isAbort(e, opts.signal) && !(e instanceof OwnNodeDeletedError)) throw e;
+  } finally {
+    await daemon.close();
+  }
+  opts.log('flanneld').info('Exiting cleanly...');
+}
+
+/** The previous run's subnet.env: the subnet to take back (etcd mode) and the rules to remove. */
+async function readPrevious({ flags, log }: DaemonOptions): Promise<PreviousSubnets | null> {
+  try {
+    const previous = await readPreviousSubnets(flags.subnetFile);
+    for (const w of previous.warnings) log('subnet').error(w);
+    return previous;
+  } catch (e) {
+    log('subnet').warn(`cannot read the previous ${flags.subnetFile}: ${(e as Error).message}`);
+    return null;
+  }
+}
+
+/** /readyz: the rules are in place and subnet.env is written (fact sheet §10). */
+class Readiness {
+  private rules = false;
+  private subnetEnv = false;
+  constructor(private readonly metrics: FlannelMetrics) {}
+  get ready(): boolean {
+    return this.rules && this.subnetEnv;
+  }
+  set(part: 'rules' | 'subnetEnv', value: boolean): void {
+    this[part] = value;
+    this.metrics.ready.set(this.ready ? 1 : 0);
+  }
+}
+
+class Daemon {
+  private readonly logger: Logger;
+  private readonly store: LeaseStore;
+  private readonly readiness: Readiness;
+  private readonly health: HealthServer | null;
+  private native: Native | undefined;
+
+  constructor(
+    private readonly o: DaemonOptions,
+    private readonly parts: StoreParts,
+    private readonly metrics: FlannelMetrics,
+    private readonly tracker: EventTracker,
+    private readonly previous: PreviousSubnets | null,
+  ) {
+    this.logger = o.log('flanneld');
+    this.store = meteredStore(parts.store, metrics, tracker);
+    this.readiness = new Readiness(metrics);
+    const { healthzIP: host, healthzPort: port } = o.flags;
+    this.health = port > 0 ? new HealthServer({ host, port, isReady: () => this.readiness.ready, metrics: metrics.registry, logger: o.log('healthz') }) : null;
+  }
+
+  private nativeLayer = (): Native => (this.native ??= meteredNative(openNative(), this.tracker, this.metrics));
+
+  async run(): Promise<void> {
+    const { signal, log } = this.o;
+    await this.health?.start();
+    const config = await fetchNetworkConfig(this.store, signal, log('config'));
     if (config.backendDefaulted) {
-      logger.warn('the network config has no "Backend": using vxlan, as Flannel documents (the reference code would use udp)');
+      this.logger.warn('the network config has no "Backend": using vxlan, as Flannel documents (the reference code would use udp)');
     }
     const factory = backendFactory(config.backendType);
     if (!config.enableNFTables) await requireBrNetfilter();
-    // Kube mode: the node-public-ip(v6) annotations replace --public-ip(v6), and so choose the interface.
-    const annotated = await parts.nodePublicIPs?.(signal);
-    const publicIP = annotated?.publicIP || flags.publicIP;
-    const publicIPv6 = annotated?.publicIPv6 || flags.publicIPv6;
-    const extIface = await chooseExternalInterface(
-      { iface: flags.iface, ifaceRegex: flags.ifaceRegex, ifaceCanReach: flags.ifaceCanReach, publicIP, publicIPv6, ipv4: config.enableIPv4, ipv6: config.enableIPv6 },
-      nativeOf(),
-    );
-    logger.info(`using interface ${describeExternalInterface(extIface)}`);
-    const backend = factory({ store, extIface, logger: log(`backend-${config.backendType}`) }, { native: nativeOf });
+    const extIface = await this.externalInterface(config);
+    const backend = factory({ store: this.store, extIface, logger: log(`backend-${config.backendType}`) }, { native: this.nativeLayer });
     const network = await backend.registerNetwork(config, signal);
-    if (network.samples) metrics.backend.collectFrom(() => network.samples?.() ?? []);
-    const traffic = newTrafficManager(flags, config, log('traffic'), metrics);
-    await traffic.cleanUpOtherMode();
-    await traffic.setUp(trafficTargets(config, network.lease), previousTargets(previous));
-    void traffic.whenInPlace().then(() => {
-      ready.rules = true;
-      refreshReady();
+    if (network.samples) this.metrics.backend.collectFrom(() => network.samples?.() ?? []);
+    const traffic = await this.setUpTraffic(config, network.lease);
+    this.readiness.set('subnetEnv', await this.writeEnv(config, network, network.lease));
+    this.logger.info(`running backend ${config.backendType}`);
+    await this.runParts(config, network, traffic);
+  }
+
+  private async externalInterface(config: NetworkConfig): Promise<ExternalInterface> {
+    const { flags } = this.o;
+    // Kube mode: the node-public-ip(v6) annotations replace --public-ip(v6), and so choose the interface.
+    const annotated = await this.parts.nodePublicIPs?.(this.o.signal);
+    const extIface = await chooseExternalInterface(
+      {
+        iface: flags.iface,
+        ifaceRegex: flags.ifaceRegex,
+        ifaceCanReach: flags.ifaceCanReach,
+        publicIP: annotated?.publicIP || flags.publicIP,
+        publicIPv6: annotated?.publicIPv6 || flags.publicIPv6,
+        ipv4: config.enableIPv4,
+        ipv6: config.enableIPv6,
+      },
+      this.nativeLayer(),
+    );
+    this.logger.info(`using interface ${describeExternalInterface(extIface)}`);
+    return extIface;
+  }
+
+  private async setUpTraffic(config: NetworkConfig, lease: Lease): Promise<TrafficManager> {
+    const { flags, log } = this.o;
+    const traffic = new TrafficManager({
+      mode: config.enableNFTables ? 'nftables' : 'iptables',
+      ipMasq: flags.ipMasq,
+      forwardRules: flags.iptablesForwardRules,
+      randomFullyDisable: flags.ipMasqFullyRandomDisable,
+      resyncSeconds: flags.iptablesResync,
+      logger: log('traffic'),
+      metrics: { ruleCheck: (mode, family, result) => this.metrics.ruleChecks.inc({ mode, family: `ipv${family}`, result }) },
     });
-    ready.subnetEnv = await writeEnv(flags, config, network, network.lease, logger);
-    refreshReady();
-    logger.info(`running backend ${config.backendType}`);
+    await traffic.cleanUpOtherMode();
+    await traffic.setUp(trafficTargets(config, lease), previousTargets(this.previous));
+    void traffic.whenInPlace().then(() => this.readiness.set('rules', true));
+    return traffic;
+  }
+
+  /** The backend, the rule resync and the lease keeper, until the signal aborts or our Node is deleted. */
+  private async runParts(config: NetworkConfig, network: Network, traffic: TrafficManager): Promise<void> {
     const nodeGone = new AbortController();
-    const runSignal = AbortSignal.any([signal, nodeGone.signal]);
+    const signal = AbortSignal.any([this.o.signal, nodeGone.signal]);
+    const onChange = (lease: Lease): void => void this.leaseChanged(config, network, traffic, lease);
     const running = Promise.all([
-      network.run(runSignal),
-      traffic.run(runSignal),
-      store.keepLease(network.lease, runSignal, (lease) => void onLeaseChanged(flags, config, network, lease, logger, traffic)).catch((e: unknown) => {
-        // Kube mode, our Node was deleted: stop cleanly (exit 0) so that the DaemonSet starts us again.
+      network.run(signal),
+      traffic.run(signal),
+      this.store.keepLease(network.lease, signal, onChange).catch((e: unknown) => {
         if (!(e instanceof OwnNodeDeletedError)) throw e;
         nodeGone.abort(e);
       }),
     ]);
-    await notifyReady(process.env, logger);
+    await notifyReady(process.env, this.logger);
     await running;
-  } catch (e) {
-    if (!isAbort(e, signal) && !(e instanceof OwnNodeDeletedError)) throw e;
-  } finally {
-    await health?.stop();
-    await native?.close();
-    await registry.close();
   }
-  logger.info('Exiting cleanly...');
-}
 
-async function onLeaseChanged(flags: Flags, config: NetworkConfig, network: Network, lease: Lease, logger: Logger, traffic: TrafficManager): Promise<void> {
-  network.leaseChanged?.(lease);
-  await traffic.setUp(trafficTargets(config, lease));
-  await writeEnv(flags, config, network, lease, logger);
-}
+  private async leaseChanged(config: NetworkConfig, network: Network, traffic: TrafficManager, lease: Lease): Promise<void> {
+    network.leaseChanged?.(lease);
+    await traffic.setUp(trafficTargets(config, lease));
+    // A later successful write makes the host ready even when the first one failed.
+    this.readiness.set('subnetEnv', await this.writeEnv(config, network, lease));
+  }
 
-function newTrafficManager(flags: Flags, config: NetworkConfig, logger: Logger, metrics: FlannelMetrics): TrafficManager {
-  return new TrafficManager({
-    mode: config.enableNFTables ? 'nftables' : 'iptables',
-    ipMasq: flags.ipMasq,
-    forwardRules: flags.iptablesForwardRules,
-    randomFullyDisable: flags.ipMasqFullyRandomDisable,
-    resyncSeconds: flags.iptablesResync,
-    logger,
-    metrics: { ruleCheck: (mode, family, result) => metrics.ruleChecks.inc({ mode, family: `ipv${family}`, result }) },
-  });
-}
+  /** Resolves true when subnet.env was written. */
+  private async writeEnv(config: NetworkConfig, network: Network, lease: Lease): Promise<boolean> {
+    const { subnetFile, ipMasq } = this.o.flags;
+    try {
+      await writeSubnetEnv(subnetFile, {
+        network: config.enableIPv4 ? config.network : null,
+        subnet: config.enableIPv4 ? lease.subnet : null,
+        ipv6Network: config.enableIPv6 ? config.ipv6Network : null,
+        ipv6Subnet: config.enableIPv6 ? lease.ipv6Subnet : null,
+        mtu: network.mtu,
+        ipMasq,
+      });
+      this.logger.info(`wrote ${subnetFile} (subnet ${lease.subnet}, MTU ${network.mtu})`);
+      return true;
+    } catch (e) {
+      // The reference carries on (and stays not ready); pods on this host cannot start until it is fixed.
+      this.logger.warn(`failed to write ${subnetFile}: ${(e as Error).message}`);
+      return false;
+    }
+  }
 
-/** Resolves true when subnet.env was written. */
-async function writeEnv(flags: Flags, config: NetworkConfig, network: Network, lease: Lease, logger: Logger): Promise<boolean> {
-  try {
-    await writeSubnetEnv(flags.subnetFile, {
-      network: config.enableIPv4 ? config.network : null,
-      subnet: config.enableIPv4 ? lease.subnet : null,
-      ipv6Network: config.enableIPv6 ? config.ipv6Network : null,
-      ipv6Subnet: config.enableIPv6 ? lease.ipv6Subnet : null,
-      mtu: network.mtu,
-      ipMasq: flags.ipMasq,
-    });
-    logger.info(`wrote ${flags.subnetFile} (subnet ${lease.subnet}, MTU ${network.mtu})`);
-    return true;
-  } catch (e) {
-    // The reference carries on (and stays not ready); pods on this host cannot start until it is fixed.
-    logger.warn(`failed to write ${flags.subnetFile}: ${(e as Error).message}`);
-    return false;
+  /** Stops the health server and releases the kernel sockets and the store; the data plane stays. */
+  async close(): Promise<void> {
+    await this.health?.stop();
+    await this.native?.close();
+    await this.parts.registry.close();
   }
 }
 

@@ -5,7 +5,7 @@ import { LocalManager } from '../subnet-lease/local-manager.js';
 import type { Logger } from '../subnet-lease/log.js';
 import type { LeaseStore, Registry } from '../subnet-lease/store.js';
 import type { Flags } from './flags.js';
-import { readPreviousSubnets } from './subnet-env.js';
+import type { PreviousSubnets } from './subnet-env.js';
 
 export interface StoreParts {
   store: LeaseStore;
@@ -21,15 +21,18 @@ export interface StoreHooks {
   onWatchReconnected?: () => void;
 }
 
-export async function createStore(flags: Flags, log: (component: string) => Logger, hooks: StoreHooks = {}): Promise<StoreParts> {
+/** `previous` is the previous run's subnet.env (null when there is none): etcd mode takes its subnet back. */
+export async function createStore(
+  flags: Flags,
+  log: (component: string) => Logger,
+  previous: Pick<PreviousSubnets, 'subnet' | 'ipv6Subnet'> | null,
+  hooks: StoreHooks = {},
+): Promise<StoreParts> {
   if (flags.kubeSubnetMgr) {
     const kube = await createKubeStore(flags, process.env, log('kube'));
     return { store: kube, registry: kube, nodePublicIPs: (signal) => kube.nodePublicIPs(signal) };
   }
   const logger = log('subnet');
-  // The previous run's subnet (from subnet.env) is taken back when it is still free.
-  const previous = await readPreviousSubnets(flags.subnetFile);
-  for (const w of previous.warnings) logger.error(w);
   const registry = new EtcdRegistry({
     endpoints: [...flags.etcdEndpoints],
     prefix: flags.etcdPrefix,
@@ -44,8 +47,8 @@ export async function createStore(flags: Flags, log: (component: string) => Logg
   const store = new LocalManager({
     registry,
     logger,
-    previousSubnet: previous.subnet,
-    previousIPv6Subnet: previous.ipv6Subnet,
+    previousSubnet: previous?.subnet ?? null,
+    previousIPv6Subnet: previous?.ipv6Subnet ?? null,
     renewMarginMs: flags.subnetLeaseRenewMargin * 60_000,
     onRenewed: hooks.onRenewed,
     ...testOverrides(),

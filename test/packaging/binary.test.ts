@@ -51,6 +51,26 @@ describe('the single executable, alone in an empty folder @netns @etcd', functio
     expect(stderr.trim()).to.match(/^\d+\.\d+\.\d+/);
   });
 
+  it('loads the Kubernetes client without Node warnings about unbundled modules', async () => {
+    const kubeconfig = join(tmp, 'kubeconfig');
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(
+      kubeconfig,
+      'apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "http://127.0.0.1:9"}}]\n' +
+        'users: [{name: u, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n',
+    );
+    const result = await run('env', [...CLEAN_ENV, 'NODE_NAME=n1', bin, '--kube-subnet-mgr', `--kubeconfig-file=${kubeconfig}`, `--net-config-path=${join(tmp, 'absent.json')}`], {
+      cwd: join(tmp, 'empty'),
+    }).then(
+      () => expect.fail('flanneld started without a net-conf.json'),
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect(result.code).to.equal(1);
+    expect(result.stderr).to.match(/Kubernetes API server http:\/\/127\.0\.0\.1:9/); // the client was loaded
+    expect(result.stderr).to.match(/failed to read net conf/);
+    expect(result.stderr).to.not.match(/Warning|require\(\)/);
+  });
+
   it('runs a host: lease in etcd, the vxlan device, subnet.env, rules', async () => {
     const nodeRoot = join(tmp, 'node1');
     child = bed.spawn(bed.host(1), [

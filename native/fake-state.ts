@@ -5,7 +5,7 @@ import { bytesToIP, familyOf, inNetwork, ipToBytes, maskBytes } from './addr.js'
 import { nativeError } from './errors.js';
 import type { NFdb, NNeigh, NRoute } from './ops.js';
 import type { Addr, FdbEntry, Link, Neigh, Route } from './types.js';
-import { NUD_PERMANENT, RTPROT_BOOT, RTPROT_KERNEL, RT_SCOPE_LINK, RT_SCOPE_UNIVERSE, RT_TABLE_MAIN } from './types.js';
+import { NUD_PERMANENT, RTN_BLACKHOLE, RTN_UNICAST, RTPROT_BOOT, RTPROT_KERNEL, RT_SCOPE_LINK, RT_SCOPE_UNIVERSE, RT_TABLE_MAIN } from './types.js';
 
 export class FakeState {
   links = new Map<number, Link>();
@@ -34,7 +34,7 @@ export class FakeState {
         scope: RT_SCOPE_LINK,
         table: RT_TABLE_MAIN,
         protocol: RTPROT_KERNEL,
-        type: 1,
+        type: RTN_UNICAST,
         metric: 0,
         prefsrc: a.family === 4 ? a.address : null,
       }));
@@ -44,19 +44,27 @@ export class FakeState {
     return [...this.connectedRoutes(), ...this.routes];
   }
 
-  /** Longest-prefix match in the main table, like a FIB lookup. */
+  /** Longest-prefix match in the main table, then the lowest metric, like a FIB lookup. */
   lookup(ip: string): Route | null {
     let best: Route | null = null;
     for (const r of this.allRoutes()) {
       if (r.family !== familyOf(ip) || r.table !== RT_TABLE_MAIN) continue;
       const [net, len] = splitCidr(r.dst);
-      if (inNetwork(ip, net, len) && (!best || len > splitCidr(best.dst)[1])) best = r;
+      if (!inNetwork(ip, net, len)) continue;
+      const bestLen = best ? splitCidr(best.dst)[1] : -1;
+      if (len > bestLen || (len === bestLen && r.metric < best!.metric)) best = r;
     }
     return best;
   }
 
+  /**
+   * Like the kernel's fib_table_insert with NLM_F_REPLACE: the route with the same dst, table and
+   * metric is overwritten whatever its type. (The kernel would also overwrite a connected route of the
+   * same dst and metric 0; the fake derives those from addresses and does not model that.)
+   */
   routeReplace(r: NRoute, ctx: string): void {
-    const ifindex = this.resolveNexthop(r, ctx);
+    const blackhole = r.type === 'blackhole';
+    const ifindex = blackhole ? 0 : this.resolveNexthop(r, ctx);
     const route: Route = {
       family: r.family,
       dst: `${r.dst}/${r.dstLen}`,
@@ -66,7 +74,7 @@ export class FakeState {
       scope: r.scope ?? RT_SCOPE_UNIVERSE,
       table: r.table,
       protocol: RTPROT_BOOT,
-      type: 1,
+      type: blackhole ? RTN_BLACKHOLE : RTN_UNICAST,
       metric: r.metric ?? 0,
       prefsrc: null,
     };
@@ -97,7 +105,8 @@ export class FakeState {
         (r.gateway === null || x.gateway === r.gateway) &&
         (!r.ifindex || x.ifindex === r.ifindex) &&
         (r.scope === null || x.scope === r.scope) &&
-        (r.metric === null || x.metric === r.metric),
+        (r.metric === null || x.metric === r.metric) &&
+        (r.type === null || x.type === (r.type === 'blackhole' ? RTN_BLACKHOLE : RTN_UNICAST)),
     );
     if (i < 0) throw nativeError('ESRCH', 'RTM_DELROUTE', ctx);
     this.routes.splice(i, 1);

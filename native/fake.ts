@@ -9,7 +9,7 @@ import { type NativeError, nativeError } from './errors.js';
 import { FakeState } from './fake-state.js';
 import { type NOp, describeOp, normalizeOp } from './ops.js';
 import type { Addr, AddrSpec, FdbEntry, Family, Link, LinkChange, LinkEvent, Native, Neigh, Op, Route, VxlanLinkSpec } from './types.js';
-import { RT_SCOPE_LINK, RT_TABLE_MAIN } from './types.js';
+import { RTN_BLACKHOLE, RT_SCOPE_LINK, RT_TABLE_MAIN } from './types.js';
 import { checkCIDR, checkIP, checkIfName, checkIndex, checkInt, checkMAC, checkSysctlKey } from './validate.js';
 
 /** Returns an errno name to make `op` fail with, or null to let it through. */
@@ -150,6 +150,8 @@ export class FakeNative extends NativeBase implements Native {
     const ip = canonicalIP(dst);
     const r = this.state.lookup(ip);
     if (!r) throw nativeError('ENETUNREACH', 'RTM_GETROUTE', `route get ${dst}`);
+    // The kernel answers a lookup that ends in a blackhole route with EINVAL.
+    if (r.type === RTN_BLACKHOLE) throw nativeError('EINVAL', 'RTM_GETROUTE', `route get ${dst}`);
     const src = this.state.addrs.find((a) => a.ifindex === r.ifindex && a.family === family)?.address ?? null;
     return [{ ...r, dst: `${ip}/${family === 4 ? 32 : 128}`, scope: 0, protocol: 0, onlink: false, prefsrc: src }];
   }

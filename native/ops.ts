@@ -2,7 +2,7 @@
 // fake so that both reject the same arguments with the same NativeArgumentError.
 import { bytesToIP, canonicalIP, ipToBytes, maskBytes } from './addr.js';
 import { NativeArgumentError } from './errors.js';
-import type { Family, FdbSpec, NeighSpec, Op, RouteSpec } from './types.js';
+import type { Family, FdbSpec, NeighSpec, Op, RouteSpec, RouteType } from './types.js';
 import { RT_TABLE_MAIN } from './types.js';
 import { checkCIDR, checkIP, checkIndex, checkInt, checkMAC } from './validate.js';
 
@@ -18,6 +18,8 @@ export interface NRoute {
   scope: number | null;
   table: number;
   metric: number | null;
+  /** null: unicast for replace, any type for delete. */
+  type: RouteType | null;
 }
 
 export interface NNeigh {
@@ -52,8 +54,16 @@ export function normalizeRoute(ctx: string, r: RouteSpec, del: boolean): NRoute 
   }
   const ifindex = r.ifindex === undefined ? 0 : checkIndex(ctx, r.ifindex);
   const onlink = r.onlink === true;
-  if (onlink && (!ifindex || !gateway)) throw new NativeArgumentError(ctx, 'onlink needs both a gateway and an ifindex');
-  if (!del && !gateway && !ifindex) throw new NativeArgumentError(ctx, 'a route needs a gateway or an ifindex');
+  if (r.type !== undefined && r.type !== 'unicast' && r.type !== 'blackhole') {
+    throw new NativeArgumentError(ctx, `type must be "unicast" or "blackhole", got ${JSON.stringify(r.type)}`);
+  }
+  const type = r.type ?? null;
+  if (type === 'blackhole') {
+    if (gateway || ifindex || onlink) throw new NativeArgumentError(ctx, 'a blackhole route has no gateway, ifindex or onlink');
+  } else {
+    if (onlink && (!ifindex || !gateway)) throw new NativeArgumentError(ctx, 'onlink needs both a gateway and an ifindex');
+    if (!del && !gateway && !ifindex) throw new NativeArgumentError(ctx, 'a route needs a gateway or an ifindex');
+  }
   return {
     family,
     dst: masked,
@@ -64,6 +74,7 @@ export function normalizeRoute(ctx: string, r: RouteSpec, del: boolean): NRoute 
     scope: r.scope === undefined ? null : checkInt(ctx, 'scope', r.scope, 0, 255),
     table: r.table === undefined ? RT_TABLE_MAIN : checkInt(ctx, 'table', r.table, 1, 0xffffffff),
     metric: r.metric === undefined ? null : checkInt(ctx, 'metric', r.metric, 0, 0xffffffff),
+    type,
   };
 }
 
@@ -104,7 +115,9 @@ export function describeOp(op: NOp): string {
     const r = op.route;
     const via = r.gateway ? ` via ${r.gateway}` : '';
     const dev = r.ifindex ? ` dev #${r.ifindex}` : '';
-    return `route ${verb} ${r.dst}/${r.dstLen}${via}${dev}${r.onlink ? ' onlink' : ''}`;
+    const type = r.type === 'blackhole' ? 'blackhole ' : '';
+    const metric = r.metric !== null ? ` metric ${r.metric}` : '';
+    return `route ${verb} ${type}${r.dst}/${r.dstLen}${via}${dev}${r.onlink ? ' onlink' : ''}${metric}`;
   }
   if (op.kind === 'neigh') {
     const n = op.neigh;

@@ -85,6 +85,11 @@ export const RT_SCOPE_HOST = 254;
 export const RTPROT_KERNEL = 2;
 export const RTPROT_BOOT = 3;
 export const NUD_PERMANENT = 0x80;
+export const RTN_UNICAST = 1;
+export const RTN_BLACKHOLE = 6;
+
+/** The route types a RouteSpec may ask for (RTN_UNICAST, RTN_BLACKHOLE). */
+export type RouteType = 'unicast' | 'blackhole';
 
 export interface Route {
   family: Family;
@@ -97,18 +102,24 @@ export interface Route {
   scope: number;
   table: number;
   protocol: number;
-  /** RTN_* (1 unicast, 2 local, ...). */
+  /** RTN_* (1 unicast, 2 local, 6 blackhole, ...). */
   type: number;
   metric: number;
   prefsrc: string | null;
 }
 
 /**
- * A route to install. `replace` creates or overwrites the route with the same dst/table/metric;
+ * A route to install. `replace` creates or overwrites the route with the same dst/table/metric
+ * (whatever its type: a metric-0 blackhole replaces a connected route for the same dst);
  * `delete` removes the route matching every field that is given.
  */
 export interface RouteSpec {
   dst: string;
+  /**
+   * Defaults to 'unicast' for replace; any type for delete. A 'blackhole' route has no gateway, no
+   * ifindex and no onlink (the kernel drops what it matches); listed with `type` RTN_BLACKHOLE (6).
+   */
+  type?: RouteType;
   gateway?: string;
   ifindex?: number;
   onlink?: boolean;

@@ -69,6 +69,7 @@ export const RTA_TABLE = 15;
 export const RTNH_F_ONLINK = 0x4;
 export const RT_SCOPE_NOWHERE = 255;
 export const RTN_UNICAST = 1;
+export const RTN_BLACKHOLE = 6;
 
 export const NDA_DST = 1;
 export const NDA_LLADDR = 2;

@@ -21,14 +21,14 @@ export function encodeOp(w: MsgWriter, op: NOp, seq: number): void {
 }
 
 function encodeRoute(w: MsgWriter, r: NRoute, del: boolean, seq: number): void {
-  // Deletion matches any protocol, scope and type, like `ip route del`.
+  // Deletion matches any protocol and scope, and any type unless one is given, like `ip route del`.
   const header = rtmsg({
     family: af(r.family),
     dstLen: r.dstLen,
     table: r.table,
     protocol: del ? 0 : RTPROT_BOOT,
     scope: r.scope ?? (del ? C.RT_SCOPE_NOWHERE : RT_SCOPE_UNIVERSE),
-    type: del ? 0 : C.RTN_UNICAST,
+    type: r.type === 'blackhole' ? C.RTN_BLACKHOLE : r.type === 'unicast' || !del ? C.RTN_UNICAST : 0,
     flags: r.onlink ? C.RTNH_F_ONLINK : 0,
   });
   w.begin(del ? C.RTM_DELROUTE : C.RTM_NEWROUTE, del ? REQ_ACK : REQ_REPLACE, seq, header);

@@ -185,6 +185,44 @@ export function describeContract(makeEnv: () => Promise<ContractEnv>): void {
       expect(e.code).to.equal('ENETDOWN');
     });
 
+    it('replaces, lists (type 6, no gateway, no device) and deletes a blackhole route', async () => {
+      await n.routeReplace({ dst: '10.244.7.0/24', type: 'blackhole' });
+      await n.routeReplace({ dst: '10.244.7.0/24', type: 'blackhole' });
+      const mine = (await n.routeList({ family: 4 })).filter((r) => r.dst === '10.244.7.0/24');
+      expect(mine).to.have.length(1);
+      expect(mine[0]).to.include({ type: 6, gateway: null, ifindex: 0, onlink: false, scope: 0, table: 254, protocol: 3, metric: 0 });
+      expect((await rejection(n.routeGet('10.244.7.9'))).code).to.equal('EINVAL');
+      // A delete naming the unicast type does not match it; one naming blackhole does.
+      expect((await rejection(n.routeDelete({ dst: '10.244.7.0/24', type: 'unicast' }))).code).to.equal('ESRCH');
+      await n.routeDelete({ dst: '10.244.7.0/24', type: 'blackhole' });
+      expect((await n.routeList({ family: 4 })).filter((r) => r.dst === '10.244.7.0/24')).to.deep.equal([]);
+      expect((await rejection(n.routeDelete({ dst: '10.244.7.0/24', type: 'blackhole' }))).code).to.equal('ESRCH');
+    });
+
+    it('keeps a high-metric blackhole route beside a connected route for the same dst', async () => {
+      await n.routeReplace({ dst: '198.18.0.0/24', type: 'blackhole', metric: 0xffffffff });
+      const same = (await n.routeList({ family: 4 })).filter((r) => r.dst === '198.18.0.0/24');
+      expect(same.map((r) => [r.type, r.ifindex, r.metric]).sort()).to.deep.equal([[1, env.eth0.index, 0], [6, 0, 0xffffffff]]);
+      // The connected route wins the lookup.
+      expect((await n.routeGet('198.18.0.2'))[0]).to.include({ ifindex: env.eth0.index });
+      // A blackhole delete leaves the connected route alone, also when nothing is left to delete.
+      await n.routeDelete({ dst: '198.18.0.0/24', type: 'blackhole', metric: 0xffffffff });
+      expect((await rejection(n.routeDelete({ dst: '198.18.0.0/24', type: 'blackhole' }))).code).to.equal('ESRCH');
+      const left = (await n.routeList({ family: 4 })).filter((r) => r.dst === '198.18.0.0/24');
+      expect(left.map((r) => r.type)).to.deep.equal([1]);
+    });
+
+    it('refuses a blackhole route with a gateway or a device, and an unknown type', async () => {
+      for (const p of [
+        n.routeReplace({ dst: '10.244.7.0/24', type: 'blackhole', gateway: '198.18.0.3' }),
+        n.routeReplace({ dst: '10.244.7.0/24', type: 'blackhole', ifindex: env.eth0.index }),
+        n.routeReplace({ dst: '10.244.7.0/24', type: 'prohibit' as never }),
+      ]) {
+        const e = await rejection(p);
+        expect(e).to.be.instanceOf(NativeArgumentError);
+      }
+    });
+
     it('answers routeGet like `ip route get`', async () => {
       const direct = await n.routeGet('198.18.0.2');
       expect(direct).to.have.length(1);

@@ -5,7 +5,7 @@
 // Deliberately better than the reference: a lost creation race or an exhausted range is retried
 // instead of ending the daemon, and a reused reservation stays a reservation.
 import { abortReason, sleep } from './abort.js';
-import { allocate, type Allocation } from './allocate.js';
+import { allocate, fitsConfig, type Allocation } from './allocate.js';
 import { ConfigError, checkNetworkConfig, parseNetworkConfig, type NetworkConfig } from './config.js';
 import type { IP4Net, IP6Net } from './ip.js';
 import { formatIP4 } from './ip.js';
@@ -45,6 +45,8 @@ export class LocalManager implements LeaseStore {
   private readonly ttlSeconds: number;
   private readonly retryDelayMs: number;
   private readonly random: () => number;
+  /** The listing `previousLease` made, for the next acquisition attempt (used once). */
+  private listed: { leases: Lease[]; at: number } | null = null;
 
   constructor(private readonly opts: LocalManagerOptions) {
     this.previousSubnet = opts.previousSubnet ?? null;
@@ -91,9 +93,41 @@ export class LocalManager implements LeaseStore {
     await sleep(this.retryDelayMs, signal);
   }
 
+  /**
+   * The attributes of the lease that carries `attrs.publicIP` (the one acquisition would reuse; one that
+   * still fits the config first), or null: none, public IP 0, or the listing failed (logged). One
+   * listing, which the acquisition that normally follows within a moment reuses instead of listing again.
+   */
+  async previousLease(attrs: { publicIP: number }, signal: AbortSignal): Promise<LeaseAttrs | null> {
+    if (attrs.publicIP === 0) return null;
+    let leases: Lease[];
+    try {
+      leases = await this.opts.registry.getSubnets(signal);
+    } catch (e) {
+      if (signal.aborted) throw abortReason(signal);
+      this.opts.logger.warn(`could not read our previous lease: ${(e as Error).message}`);
+      return null;
+    }
+    this.listed = { leases, at: Date.now() };
+    const ours = leases.filter((l) => l.attrs.publicIP === attrs.publicIP);
+    const config = this.config;
+    const found = (config && ours.find((l) => fitsConfig(config, l.subnet, l.ipv6Subnet))) ?? ours[0];
+    return found ? found.attrs : null;
+  }
+
+  /** A listing of `previousLease` at most this old stands in for the first listing of an acquisition. */
+  private static readonly LISTING_REUSE_MS = 5000;
+
+  private async listForAcquire(signal: AbortSignal): Promise<Lease[]> {
+    const listed = this.listed;
+    this.listed = null;
+    if (listed && Date.now() - listed.at <= LocalManager.LISTING_REUSE_MS) return listed.leases;
+    return this.opts.registry.getSubnets(signal);
+  }
+
   private async tryAcquire(config: NetworkConfig, attrs: LeaseAttrs, signal: AbortSignal): Promise<Lease> {
     const registry = this.opts.registry;
-    const leases = await registry.getSubnets(signal);
+    const leases = await this.listForAcquire(signal);
     const decision = allocate({
       config,
       leases,

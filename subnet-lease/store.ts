@@ -63,6 +63,15 @@ export interface LeaseStore {
    * `signal` aborts; reconnects by itself.
    */
   watchLeases(ownSubnet: () => IP4Net | null, signal: AbortSignal): AsyncIterable<LeaseEvent[]>;
+  /**
+   * Optional: the attributes our previous run wrote (our lease of a previous run or from before a
+   * reboot), so that a backend can reuse what peers already know, e.g. the vxlan VTEP MAC. Kube: our
+   * Node's annotations (`publicIP` is not needed there). etcd: the lease carrying `attrs.publicIP`, found
+   * with one listing. Resolves null when there is none, or when it cannot be read (logged, never fatal:
+   * callers then start afresh). Rejects with the abort reason when `signal` aborts. Stores that cannot
+   * know leave it out; callers treat a missing method like null. It writes nothing.
+   */
+  previousLease?(attrs: { publicIP: number }, signal: AbortSignal): Promise<LeaseAttrs | null>;
 }
 
 export type RegistryWatchItem =

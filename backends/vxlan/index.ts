@@ -22,8 +22,8 @@ import type { LeaseAttrs } from '../../subnet-lease/lease.js';
 import { type VxlanConfig, VxlanConfigError, parseVxlanConfig } from './config.js';
 import { type DeviceSpec, configureDevice, ensureDevice } from './device.js';
 import { FamilyDevice } from './family-device.js';
-import { encodeLeaseData } from './lease-data.js';
-import { randomVtepMac } from './mac.js';
+import { decodeLeaseData, encodeLeaseData } from './lease-data.js';
+import { randomVtepMac, vtepMacProblem } from './mac.js';
 import { VxlanNetwork, type VxlanNetworkOptions } from './network.js';
 
 export { VxlanConfigError } from './config.js';
@@ -44,6 +44,7 @@ export function createVxlanBackend(ctx: BackendContext, native: Native, options:
       const cfg = parseVxlanConfig(config.backend);
       const base = cfg.mtu || ctx.extIface.mtu;
       const specs = deviceSpecs(ctx, config, cfg, base);
+      await usePreviousMacs(ctx, cfg, specs, signal);
       const links: Link[] = [];
       for (const spec of specs) {
         signal.throwIfAborted();
@@ -79,6 +80,54 @@ function deviceSpecs(ctx: BackendContext, config: NetworkConfig, cfg: VxlanConfi
     }
   }
   return specs;
+}
+
+/**
+ * Gives each spec the VTEP MAC of our previous run (store.previousLease: BackendData for v4,
+ * BackendV6Data for v6), so that a device we have to create gets the MAC peers still have in their
+ * neighbour and FDB entries (after a reboot, or a device deleted while we were down). An existing
+ * compatible device keeps its own MAC anyway (ensureDevice). Kept random, with a debug line saying why,
+ * when there is no previous lease, it was another backend's or another VNI's, or its MAC is not a
+ * unicast locally administered one. A failed read is not fatal (the store logs it).
+ */
+async function usePreviousMacs(ctx: BackendContext, cfg: VxlanConfig, specs: DeviceSpec[], signal: AbortSignal): Promise<void> {
+  const log = ctx.logger;
+  if (!ctx.store.previousLease) {
+    log.debug(`lease store ${ctx.store.name} cannot tell the previous VTEP MAC; using a random one`);
+    return;
+  }
+  let prev: LeaseAttrs | null;
+  try {
+    prev = await ctx.store.previousLease({ publicIP: ctx.extIface.extAddr }, signal);
+  } catch (e) {
+    if (signal.aborted) throw e;
+    log.warn(`could not read the previous lease: ${(e as Error).message}; using a random VTEP MAC`);
+    return;
+  }
+  for (const spec of specs) {
+    const mac = previousMac(prev, spec.family, cfg.vni);
+    if (typeof mac === 'string') {
+      spec.mac = mac;
+      log.debug(`${spec.name} will be created with VTEP MAC ${mac} of the previous run if it does not exist`);
+    } else {
+      log.debug(`not reusing a previous VTEP MAC for ${spec.name} (${mac.why}); a new one is random`);
+    }
+  }
+}
+
+/** The reusable MAC of `family` in `prev`, or why there is none. */
+function previousMac(prev: LeaseAttrs | null, family: 4 | 6, vni: number): string | { why: string } {
+  if (!prev) return { why: 'no previous lease' };
+  if (prev.backendType && prev.backendType !== 'vxlan') return { why: `the previous lease is of backend type ${prev.backendType}` };
+  const raw = family === 4 ? prev.backendData : prev.backendV6Data;
+  const field = family === 4 ? 'BackendData' : 'BackendV6Data';
+  if (raw === undefined || raw === null) return { why: `the previous lease has no ${field}` };
+  const data = decodeLeaseData(raw);
+  if (typeof data === 'string') return { why: `previous ${data}` };
+  if (data.vni !== vni) return { why: `previous ${field}.VNI ${data.vni} differs from VNI ${vni}` };
+  const problem = vtepMacProblem(data.vtepMac);
+  if (problem) return { why: `previous ${field}.VtepMAC ${problem}` };
+  return data.vtepMac;
 }
 
 function leaseAttrs(ctx: BackendContext, cfg: VxlanConfig, specs: readonly DeviceSpec[]): LeaseAttrs {

@@ -16,3 +16,14 @@ export function parseMac(text: string): string | null {
   if (hex === null) return null;
   return hex.toLowerCase().match(/../g)!.join(':');
 }
+
+/**
+ * Why `mac` (canonical form) cannot be a VTEP MAC we create a device with, or null when it is fine:
+ * it must be unicast (I/G bit clear) and locally administered (U/L bit set), as `randomVtepMac` makes.
+ */
+export function vtepMacProblem(mac: string): string | null {
+  const first = Number.parseInt(mac.slice(0, 2), 16);
+  if (first & 0x01) return `${mac} is a multicast MAC`;
+  if (!(first & 0x02)) return `${mac} is not locally administered`;
+  return null;
+}

@@ -13,6 +13,7 @@ import type { KubeAnnotations } from './annotations.js';
 import type { KubeApi } from './client.js';
 import { KubeApiError, KubeStoreError, OwnNodeDeletedError } from './errors.js';
 import { NodeCache } from './node-cache.js';
+import { parseNode, type NodeInfo } from './node.js';
 import { watchNodeLeases } from './lease-view.js';
 import { acquireNodeLease, type AcquireTiming } from './acquire.js';
 import { networkAvailablePatch } from './patch.js';
@@ -49,6 +50,8 @@ export class KubeSubnetManager implements LeaseStore {
   private readonly stopper = new AbortController();
   private cacheRun: Promise<void> | null = null;
   private readonly timing: AcquireTiming;
+  /** Our node as `nodePublicIPs` read it, for `previousLease` (used once). */
+  private fetchedNode: unknown = undefined;
 
   constructor(private readonly opts: KubeStoreOptions) {
     this.cache = new NodeCache({ api: opts.api, logger: opts.logger, watchTimeoutSeconds: opts.watchTimeoutSeconds });
@@ -88,6 +91,7 @@ export class KubeSubnetManager implements LeaseStore {
       this.opts.logger.error(`failed to get node "${name}" for its public IP annotations: ${(e as Error).message}`);
       return { publicIP: '', publicIPv6: '' };
     }
+    this.fetchedNode = raw;
     const ann = ((raw as { metadata?: { annotations?: Record<string, unknown> } }).metadata?.annotations ?? {}) as Record<string, unknown>;
     const pick = (key: string, parse: (s: string) => unknown): string => {
       const v = ann[key];
@@ -102,6 +106,26 @@ export class KubeSubnetManager implements LeaseStore {
       return v;
     };
     return { publicIP: pick(this.opts.keys.nodePublicIP, parseIP4), publicIPv6: pick(this.opts.keys.nodePublicIPv6, parseIP6) };
+  }
+
+  /**
+   * What our node's annotations say from the previous run: backend-type, public-ip(v6), backend-data and
+   * backend-v6-data (each only when present and valid; `publicIP` is not needed). Reads the node that
+   * `nodePublicIPs` fetched at start-up, else GETs it once. Null when the node cannot be read or carries
+   * none of them (logged at debug/warn, never fatal); rejects with the abort reason on abort.
+   */
+  async previousLease(_attrs: { publicIP: number }, signal: AbortSignal): Promise<LeaseAttrs | null> {
+    const name = await this.ourNodeName(signal);
+    let raw = this.fetchedNode;
+    this.fetchedNode = undefined;
+    try {
+      raw ??= await this.opts.api.getNode(name, signal);
+      return previousAttrs(parseNode(raw), this.opts.keys, this.opts.logger);
+    } catch (e) {
+      if (signal.aborted) throw abortReason(signal);
+      this.opts.logger.warn(`could not read the previous backend data of node "${name}": ${(e as Error).message}`);
+      return null;
+    }
   }
 
   /**
@@ -229,6 +253,49 @@ export class KubeSubnetManager implements LeaseStore {
       } else signal.addEventListener('abort', onAbort, { once: true });
     });
   }
+}
+
+/** The annotations of our previous run as LeaseAttrs; null when none of them is there. Invalid ones are skipped. */
+function previousAttrs(node: NodeInfo, keys: KubeAnnotations, log: Logger): LeaseAttrs | null {
+  const ann = node.annotations;
+  const attrs: LeaseAttrs = { publicIP: 0, publicIPv6: null };
+  let any = false;
+  const json = (key: string): unknown => {
+    const text = ann[key];
+    if (!text) return undefined;
+    try {
+      const v: unknown = JSON.parse(text);
+      if (v !== null) any = true;
+      return v ?? undefined;
+    } catch {
+      log.debug(`node "${node.name}": annotation ${key} is not JSON; ignoring it`);
+      return undefined;
+    }
+  };
+  const address = <T>(key: string, parse: (s: string) => T): T | undefined => {
+    const text = ann[key];
+    if (!text) return undefined;
+    try {
+      const v = parse(text);
+      any = true;
+      return v;
+    } catch {
+      log.debug(`node "${node.name}": annotation ${key}=${JSON.stringify(text)} is not an address; ignoring it`);
+      return undefined;
+    }
+  };
+  attrs.publicIP = address(keys.publicIP, parseIP4) ?? 0;
+  attrs.publicIPv6 = address(keys.publicIPv6, parseIP6) ?? null;
+  const type = ann[keys.backendType];
+  if (type) {
+    attrs.backendType = type;
+    any = true;
+  }
+  const data = json(keys.backendData);
+  if (data !== undefined) attrs.backendData = data;
+  const v6data = json(keys.backendV6Data);
+  if (v6data !== undefined) attrs.backendV6Data = v6data;
+  return any ? attrs : null;
 }
 
 /** Whether `ms` passed before `p` resolved; the timer and the abort listener are gone either way. */

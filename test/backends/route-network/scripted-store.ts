@@ -39,6 +39,12 @@ export class ScriptedStore implements LeaseStore {
     return { subnet: IP4Net.parse(this.ownSubnet), ipv6Subnet, attrs, reservation: false, expiration: new Date(Date.now() + 86_400_000) };
   }
 
+  /** Route-only backends never ask; answers like a store that knows no previous lease. */
+  async previousLease(_attrs: { publicIP: number }, signal: AbortSignal): Promise<LeaseAttrs | null> {
+    signal.throwIfAborted();
+    return null;
+  }
+
   async keepLease(_lease: Lease, signal: AbortSignal): Promise<void> {
     await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
   }

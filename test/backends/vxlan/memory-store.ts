@@ -15,8 +15,18 @@ export class MemoryLeaseStore implements LeaseStore {
   readonly values = new Map<string, string>();
   private readonly sinks = new Set<Sink>();
   private next = 1;
+  /** What `previousLease` answers (our lease of a "previous run"); null: none. */
+  previous: LeaseAttrs | null = null;
+  /** The public IPs `previousLease` was asked for, in order. */
+  readonly previousAsked: number[] = [];
 
   constructor(private readonly config: NetworkConfig) {}
+
+  async previousLease(attrs: { publicIP: number }, signal: AbortSignal): Promise<LeaseAttrs | null> {
+    signal.throwIfAborted();
+    this.previousAsked.push(attrs.publicIP);
+    return this.previous;
+  }
 
   async getNetworkConfig(): Promise<NetworkConfig> {
     return this.config;

@@ -68,6 +68,37 @@ function leaseStoreSuite(getHarness: () => Harness): void {
     expect(prev.subnet.toString()).to.equal('10.5.77.0/24');
   });
 
+  it('tells our previous lease attrs (by public IP) with one listing, which the acquisition then reuses', async () => {
+    const data = { VNI: 1, VtepMAC: '0a:11:22:33:44:55' };
+    await manager(h).acquireLease({ ...attrs('198.18.0.1'), backendType: 'vxlan', backendData: data }, ac.signal);
+    await manager(h).acquireLease({ ...attrs('198.18.0.2'), backendType: 'vxlan', backendData: { VNI: 1, VtepMAC: '0a:22:22:22:22:22' } }, ac.signal);
+    let listings = 0;
+    const registry = h.registry();
+    const counting = new Proxy(registry, {
+      get(target, prop) {
+        const v: unknown = Reflect.get(target, prop, target);
+        if (prop === 'getSubnets') listings++;
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    const logger = new RecordingLogger();
+    const m = new LocalManager({ registry: counting, logger, renewMarginMs: 3_600_000, retryDelayMs: 100 });
+    const prev = await m.previousLease({ publicIP: parseIP4('198.18.0.1') }, ac.signal);
+    expect(prev).to.deep.equal({ publicIP: parseIP4('198.18.0.1'), publicIPv6: null, backendType: 'vxlan', backendData: data });
+    const lease = await m.acquireLease({ ...attrs('198.18.0.1'), backendType: 'vxlan', backendData: data }, ac.signal);
+    expect(lease.attrs.backendData).to.deep.equal(data);
+    expect(listings).to.equal(1);
+    expect(await h.keys()).to.have.length(2);
+    // No lease of ours (another IP, or none at all), or no public IP: null.
+    expect(await manager(h).previousLease({ publicIP: parseIP4('198.18.0.3') }, ac.signal)).to.equal(null);
+    expect(await manager(h).previousLease({ publicIP: 0 }, ac.signal)).to.equal(null);
+    // Aborted: rejects.
+    const aborted = new AbortController();
+    aborted.abort(new Error('stop'));
+    const err = await manager(h).previousLease({ publicIP: parseIP4('198.18.0.1') }, aborted.signal).then(() => null, (e: Error) => e);
+    expect(err).to.be.instanceOf(Error);
+  });
+
   it('reuses a reservation and keeps it without a lease across renewals', async () => {
     const key = `${PREFIX}/subnets/10.5.9.0-24`;
     await h.put(key, '{"PublicIP":"198.18.0.3","PublicIPv6":null}', false);

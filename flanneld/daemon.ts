@@ -24,6 +24,7 @@ import { EventTracker, meteredNative, meteredStore } from './metered.js';
 import { FlannelMetrics } from './metrics.js';
 import { notifyReady } from './notify.js';
 import { TrafficManager } from './traffic/manager.js';
+import { BlackholeRoutes } from './blackhole.js';
 import { previousTargets, trafficTargets } from './traffic/targets.js';
 
 export interface DaemonOptions {
@@ -85,6 +86,8 @@ class Daemon {
   private readonly readiness: Readiness;
   private readonly health: HealthServer | null;
   private native: Native | undefined;
+  /** --ip-blackhole-route: the blackhole route of our subnet (null when the flag is off). */
+  private blackhole: BlackholeRoutes | null = null;
 
   constructor(
     private readonly o: DaemonOptions,
@@ -116,6 +119,11 @@ class Daemon {
     const network = await backend.registerNetwork(config, signal);
     if (network.samples) this.metrics.backend.collectFrom(() => network.samples?.() ?? []);
     const traffic = await this.setUpTraffic(config, network.lease);
+    if (this.o.flags.ipBlackholeRoute) {
+      // Step 11: the blackhole route of our subnet, kept every --iptables-resync seconds.
+      this.blackhole = new BlackholeRoutes({ native: this.nativeLayer, resyncSeconds: this.o.flags.iptablesResync, logger: log('blackhole') });
+      await this.blackhole.setUp(ownSubnets(config, network.lease));
+    }
     this.readiness.set('subnetEnv', await this.writeEnv(config, network, network.lease));
     this.logger.info(`running backend ${config.backendType}`);
     await this.runParts(config, network, traffic);
@@ -166,6 +174,7 @@ class Daemon {
     const running = Promise.all([
       network.run(signal),
       traffic.run(signal),
+      this.blackhole?.run(signal),
       this.store.keepLease(network.lease, signal, onChange).catch((e: unknown) => {
         if (!(e instanceof OwnNodeDeletedError)) throw e;
         nodeGone.abort(e);
@@ -178,6 +187,7 @@ class Daemon {
   private async leaseChanged(config: NetworkConfig, network: Network, traffic: TrafficManager, lease: Lease): Promise<void> {
     network.leaseChanged?.(lease);
     await traffic.setUp(trafficTargets(config, lease));
+    await this.blackhole?.setUp(ownSubnets(config, lease));
     // A later successful write makes the host ready even when the first one failed.
     this.readiness.set('subnetEnv', await this.writeEnv(config, network, lease));
   }
@@ -209,6 +219,11 @@ class Daemon {
     await this.native?.close();
     await this.parts.registry.close();
   }
+}
+
+/** Our lease's subnet of every family in use, as CIDR text. */
+function ownSubnets(config: NetworkConfig, lease: Lease): string[] {
+  return trafficTargets(config, lease).map((t) => t.podCidr);
 }
 
 async function requireBrNetfilter(): Promise<void> {

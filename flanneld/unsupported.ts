@@ -5,7 +5,6 @@ import { FLAG_FIELDS, FLAG_SPECS } from './flags.js';
 import type { FlagName, Flags } from './flags.js';
 
 const PENDING = {
-  'ip-blackhole-route': 'coming with the blackhole-route loop',
   vmodule: 'per-file verbosity is klog-specific; use -v',
   log_backtrace_at: 'per-line stack traces are klog-specific',
 } as const satisfies Partial<Record<FlagName, string>>;

@@ -14,6 +14,10 @@
 // plain routing, no encapsulation. The lease carries {"VNI":n,"VtepMAC":"…"} so that others can build
 // the same three entries for us. Entries are written in batches (native/), checked against the kernel
 // every 10 s or less (missing ones back, stale ones removed), and replayed onto a recreated device.
+// The VTEP MAC is what the peers' neighbour and FDB entries point at, so it is kept stable: an existing
+// device keeps its own, and a device we create gets the VtepMAC of our previous lease
+// (LeaseStore.previousLease: our Node's annotations in kube mode, our etcd lease by public IP), so a
+// reboot does not leave peers with stale entries until they see our new lease.
 import type { Backend, BackendContext, Network } from '../backend.js';
 import type { Link, Native } from '../../native/types.js';
 import type { NetworkConfig } from '../../subnet-lease/config.js';

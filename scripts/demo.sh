@@ -28,7 +28,7 @@ done
 install_debian_packages etcd-server etcd-client iproute2 iptables containernetworking-plugins iputils-ping
 require_node
 install_npm_packages
-[ -f dist/flanneld/main.js ] && [ -f dist/cni/main.js ] && [ -z "${DEMO_REBUILD:-}" ] || npm run build >/dev/null
+echo "building flannel-ts..."; npm run build >/dev/null
 
 ns=fl-demo-$$
 tmp=$(mktemp -d /tmp/fl-demo-XXXXXX)

@@ -4,6 +4,7 @@
 // one line saying what to fix).
 import { parseArgs } from './cli.js';
 import { runDaemon } from './daemon.js';
+import { diagnoseMain } from './diagnose/cli.js';
 import { FatalError } from './errors.js';
 import { FlagError } from './flags.js';
 import { createLogger, flagsForLog, type RootLogger } from './log.js';
@@ -13,6 +14,8 @@ import { SUPPORTED_FLAGS, unsupportedFlags } from './unsupported.js';
 const ALSO_SUPPORTED = ['iface'];
 
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+  // `flanneld diagnose …`: the read-only check of leases against the kernel (flanneld/diagnose/).
+  if (argv[0] === 'diagnose') return diagnoseMain(argv.slice(1), env);
   let parsed;
   try {
     parsed = parseArgs(argv, env);

@@ -35,7 +35,7 @@ export { VxlanDeviceError } from './device.js';
 export type { VxlanNetworkOptions } from './network.js';
 
 /** Encapsulation overhead: 50 bytes over IPv4; 70 over IPv6 (the reference says 50 for both, wrongly). */
-const OVERHEAD = { 4: 50, 6: 70 } as const;
+export const OVERHEAD = { 4: 50, 6: 70 } as const;
 
 /**
  * The vxlan backend. `registerNetwork` creates (or reuses) the devices, acquires our lease with the

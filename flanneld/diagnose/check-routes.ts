@@ -1,0 +1,83 @@
+// The host-gw and udp checks. host-gw: the routes the backend would install (hostGwRoutes) against the
+// main table, and gatewayed subnet routes out of the external interface that no lease wants. udp: the
+// TUN device's address and the Network route; the packet loop's table lives in the daemon's memory.
+import type { Route, RouteSpec } from '../../native/types.js';
+import { RT_TABLE_MAIN } from '../../native/types.js';
+import { IP4Net, formatIP4, parseIP4, parseIP6 } from '../../subnet-lease/ip.js';
+import type { Lease } from '../../subnet-lease/lease.js';
+import { BACKEND_TYPE as HOST_GW, hostGwRoutes } from '../../backends/host-gw/host-gw.js';
+import { canonical, describeRoute, routeState, sameRoute } from '../../backends/route-network/route-match.js';
+import { type CheckInput, type Finding, leaseRef } from './findings.js';
+
+export const UDP_DEVICE = 'flannel0';
+
+export async function checkHostGw(input: CheckInput): Promise<Finding[]> {
+  const ext = input.ext;
+  if (!ext) throw new Error('internal: host-gw check without the external interface');
+  const out: Finding[] = [];
+  const wanted: RouteSpec[] = [];
+  const kernel = await mainRoutes(input);
+  const name = (i: number): string => (i === ext.index ? ext.name : `#${i}`);
+  for (const lease of input.leases) {
+    if (lease === input.own) continue;
+    if ((lease.attrs.backendType ?? '') !== HOST_GW) {
+      out.push({ kind: 'note', text: `lease ${lease.subnet} is of backend type ${lease.attrs.backendType || '(none)'}; host-gw ignores it` });
+      continue;
+    }
+    const routes = await hostGwRoutes(input.native, ext, input.config, lease);
+    for (const why of routes.withheld) out.push({ kind: 'note', text: `lease ${lease.subnet}: ${why}` });
+    for (const r of routes.routes) {
+      wanted.push(r);
+      out.push(...routeFinding(r, kernel, lease, name));
+    }
+  }
+  for (const r of kernel) {
+    if (isHostGwRoute(r, input, ext.index) && !wanted.some((w) => sameRoute(r, w))) {
+      out.push({ kind: 'stale', text: `route ${describeRoute(r, name)} (no lease wants it)` });
+    }
+  }
+  return out;
+}
+
+function routeFinding(want: RouteSpec, kernel: readonly Route[], lease: Lease, name: (i: number) => string): Finding[] {
+  const state = routeState(want, kernel);
+  if (state.kind === 'present') return [];
+  const instead = state.kind === 'conflict' ? `; the kernel has ${describeRoute(state.existing, name)} instead` : '';
+  return [{ kind: 'missing', text: `route ${describeRoute(want, name)} ${leaseRef(lease)}${instead}` }];
+}
+
+async function mainRoutes(input: CheckInput): Promise<Route[]> {
+  const v4 = input.config.enableIPv4 ? await input.native.routeList({ family: 4, table: RT_TABLE_MAIN }) : [];
+  const v6 = input.config.enableIPv6 ? await input.native.routeList({ family: 6, table: RT_TABLE_MAIN }) : [];
+  return [...v4, ...v6];
+}
+
+/** A route host-gw would have made: one subnet of the Network, via a gateway, out of the external interface, not ours. */
+function isHostGwRoute(r: Route, input: CheckInput, extIndex: number): boolean {
+  const { config, own } = input;
+  if (!r.gateway || r.ifindex !== extIndex || r.table !== RT_TABLE_MAIN) return false;
+  const [ip, len] = r.dst.split('/') as [string, string];
+  if (r.family === 4) {
+    return !!config.network && Number(len) === config.subnetLen && config.network.contains(parseIP4(ip)) && canonical(r.dst) !== own.subnet.toString();
+  }
+  const net6 = config.ipv6Network;
+  return !!net6 && Number(len) === config.ipv6SubnetLen && net6.contains(parseIP6(ip)) && canonical(r.dst) !== own.ipv6Subnet?.toString();
+}
+
+export async function checkUdp(input: CheckInput): Promise<Finding[]> {
+  const out: Finding[] = [{ kind: 'note', text: 'the udp packet loop keeps its peer table inside the flanneld process; it cannot be inspected from outside' }];
+  const link = await input.native.linkGet(UDP_DEVICE);
+  if (!link) return [...out, { kind: 'device', text: `device ${UDP_DEVICE} is missing (the running flanneld creates it; it goes away when flanneld stops)` }];
+  if (!link.up) out.push({ kind: 'device', text: `${UDP_DEVICE} is down` });
+  const addr = formatIP4(input.own.subnet.ip);
+  const addrs = await input.native.addrList({ ifindex: link.index, family: 4 });
+  if (!addrs.some((a) => a.address === addr && a.prefixLen === 32)) out.push({ kind: 'device', text: `${UDP_DEVICE} lacks address ${addr}/32` });
+  const net = input.config.network;
+  if (net instanceof IP4Net) {
+    const routes = await input.native.routeList({ family: 4, table: RT_TABLE_MAIN });
+    if (!routes.some((r) => r.dst === net.toString() && r.ifindex === link.index)) {
+      out.push({ kind: 'missing', text: `route ${net} dev ${UDP_DEVICE}` });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,86 @@
+// What `flanneld diagnose` found, and how it is shown: a list of leases, then one line per finding
+// ("missing: …", "stale: …", "device: …", "note: …") and a summary. Exit code 0 when nothing is missing,
+// stale or wrong; 1 otherwise (notes alone do not fail the check).
+import type { NetworkConfig } from '../../subnet-lease/config.js';
+import type { Native } from '../../native/types.js';
+import type { ExternalInterface } from '../../backends/backend.js';
+import { formatIP4 } from '../../subnet-lease/ip.js';
+import type { Lease } from '../../subnet-lease/lease.js';
+import { decodeLeaseData } from '../../backends/vxlan/lease-data.js';
+
+export type FindingKind = 'missing' | 'stale' | 'device' | 'note';
+
+export interface Finding {
+  kind: FindingKind;
+  text: string;
+}
+
+/** Everything a per-backend check reads; `ext` only when the backend needs the external interface. */
+export interface CheckInput {
+  config: NetworkConfig;
+  /** Our lease (the one whose subnet is in subnet.env). */
+  own: Lease;
+  /** Every lease in the store, ours included. */
+  leases: readonly Lease[];
+  native: Native;
+  ext?: ExternalInterface;
+}
+
+export interface Report {
+  backend: string;
+  own: Lease;
+  leases: readonly Lease[];
+  findings: Finding[];
+}
+
+/** "(lease 10.244.3.0/24 of 198.18.0.3)" */
+export function leaseRef(lease: Lease): string {
+  return `(lease ${lease.subnet} of ${formatIP4(lease.attrs.publicIP)})`;
+}
+
+/** Exit code: 0 all matches, 1 something missing, stale or wrong. */
+export function exitCode(report: Report): 0 | 1 {
+  return report.findings.some((f) => f.kind !== 'note') ? 1 : 0;
+}
+
+function vtepMac(lease: Lease): string {
+  if (lease.attrs.backendType !== 'vxlan') return '-';
+  const d = decodeLeaseData(lease.attrs.backendData);
+  return typeof d === 'string' ? '(invalid)' : d.vtepMac;
+}
+
+function count(report: Report, kind: FindingKind): number {
+  return report.findings.filter((f) => f.kind === kind).length;
+}
+
+export function renderText(report: Report): string {
+  const lines = [`leases known (${report.leases.length}), backend ${report.backend}:`];
+  for (const l of report.leases) {
+    const mine = l === report.own ? '  (this host)' : '';
+    lines.push(`  ${l.subnet}  public IP ${formatIP4(l.attrs.publicIP)}  backend ${l.attrs.backendType || '(none)'}  VTEP MAC ${vtepMac(l)}${mine}`);
+  }
+  for (const f of report.findings) lines.push(`${f.kind}: ${f.text}`);
+  const [m, s, d] = [count(report, 'missing'), count(report, 'stale'), count(report, 'device')];
+  const verdict = exitCode(report) === 0 ? 'OK: the kernel matches the leases' : 'PROBLEMS FOUND';
+  lines.push(`summary: ${m} missing, ${s} stale, ${d} device problems; ${verdict}`);
+  return `${lines.join('\n')}\n`;
+}
+
+export function renderJson(report: Report): string {
+  const byKind = (k: FindingKind): string[] => report.findings.filter((f) => f.kind === k).map((f) => f.text);
+  return `${JSON.stringify({
+    ok: exitCode(report) === 0,
+    backend: report.backend,
+    leases: report.leases.map((l) => ({
+      subnet: l.subnet.toString(),
+      publicIP: formatIP4(l.attrs.publicIP),
+      backendType: l.attrs.backendType ?? '',
+      vtepMac: vtepMac(l),
+      own: l === report.own,
+    })),
+    missing: byKind('missing'),
+    stale: byKind('stale'),
+    device: byKind('device'),
+    notes: byKind('note'),
+  })}\n`;
+}

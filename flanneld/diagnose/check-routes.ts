@@ -6,7 +6,7 @@ import { RT_TABLE_MAIN } from '../../native/types.js';
 import { IP4Net, formatIP4, parseIP4, parseIP6 } from '../../subnet-lease/ip.js';
 import type { Lease } from '../../subnet-lease/lease.js';
 import { BACKEND_TYPE as HOST_GW, hostGwRoutes } from '../../backends/host-gw/host-gw.js';
-import { canonical, describeRoute, routeState, sameRoute } from '../../backends/route-network/route-match.js';
+import { canonical, describeRoute, routeState, sameSlot } from '../../backends/route-network/route-match.js';
 import { type CheckInput, type Finding, leaseRef } from './findings.js';
 
 export const UDP_DEVICE = 'flannel0';
@@ -19,7 +19,7 @@ export async function checkHostGw(input: CheckInput): Promise<Finding[]> {
   const kernel = await mainRoutes(input);
   const name = (i: number): string => (i === ext.index ? ext.name : `#${i}`);
   for (const lease of input.leases) {
-    if (lease === input.own) continue;
+    if (lease.subnet.equals(input.own.subnet)) continue;
     if ((lease.attrs.backendType ?? '') !== HOST_GW) {
       out.push({ kind: 'note', text: `lease ${lease.subnet} is of backend type ${lease.attrs.backendType || '(none)'}; host-gw ignores it` });
       continue;
@@ -32,7 +32,8 @@ export async function checkHostGw(input: CheckInput): Promise<Finding[]> {
     }
   }
   for (const r of kernel) {
-    if (isHostGwRoute(r, input, ext.index) && !wanted.some((w) => sameRoute(r, w))) {
+    // A route in a wanted route's slot is already named above ("… instead").
+    if (isHostGwRoute(r, input, ext.index) && !wanted.some((w) => sameSlot(r, w))) {
       out.push({ kind: 'stale', text: `route ${describeRoute(r, name)} (no lease wants it)` });
     }
   }

@@ -91,6 +91,15 @@ describe('the single executable, alone in an empty folder @netns @etcd', functio
     expect((await readdir(join(tmp, 'cache', dir!))).sort()).to.include.members(['flannel_native.node', 'proto', 'package.json']);
   });
 
+  it('runs "flanneld diagnose" next to that host: exit 0, our lease listed, nothing missing', async () => {
+    const stdout = await bed.exec(bed.host(1), [
+      ...CLEAN_ENV, `FLANNELTS_CACHE_DIR=${join(tmp, 'cache')}`, bin, 'diagnose',
+      '--etcd-endpoints=http://198.18.0.254:2379', '--iface=eth0', `--subnet-file=${join(tmp, 'node1/run/flannel/subnet.env')}`,
+    ]);
+    expect(stdout).to.match(/public IP 198\.18\.0\.1  backend vxlan  VTEP MAC [0-9a-f:]{17}  \(this host\)/);
+    expect(stdout).to.match(/^summary: 0 missing, 0 stale, 0 device problems; OK/m);
+  });
+
   it('linked as "flannel" it is the CNI plugin: VERSION and a real ADD on that host', async () => {
     const plugins = join(tmp, 'cni-bin');
     await mkdir(plugins);

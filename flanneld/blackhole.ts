@@ -10,7 +10,7 @@
 // blackhole only catches what nothing else routes (test/native/contract.ts holds both
 // implementations to this). On stop (SIGTERM) the route stays, like the rest of the data plane; when
 // our lease moves, the old subnet's blackhole route is removed.
-import { sleep } from '../subnet-lease/abort.js';
+import { repeatEvery } from '../subnet-lease/abort.js';
 import type { Logger } from '../subnet-lease/log.js';
 import type { Native, NativeError, Route } from '../native/index.js';
 import { RTN_BLACKHOLE } from '../native/index.js';
@@ -52,15 +52,7 @@ export class BlackholeRoutes {
 
   /** The loop: checks (and puts back) the routes every --iptables-resync seconds until `signal` aborts. */
   async run(signal: AbortSignal): Promise<void> {
-    const period = Math.max(1, this.o.resyncSeconds) * 1000;
-    try {
-      for (;;) {
-        await sleep(period, signal);
-        await this.serial(() => this.checkAll(false));
-      }
-    } catch (e) {
-      if (!signal.aborted) throw e;
-    }
+    await repeatEvery(Math.max(1, this.o.resyncSeconds) * 1000, signal, () => this.serial(() => this.checkAll(false)));
   }
 
   /** Runs `fn` after every earlier setUp/check, so a check never races a lease change. */

@@ -208,3 +208,39 @@ export function readVersion(): string {
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null;
 }
+
+export interface CommandLineOptions {
+  /** How the command names itself in messages: "flanneld" or "flanneld diagnose". */
+  command: string;
+  /** The exit code for a bad command line. */
+  badUsageExit: number;
+  /** Text printed before the flag list on --help. */
+  usage?: string;
+}
+
+export type CommandLine = { readonly kind: 'exit'; readonly code: number } | Extract<ParseResult, { kind: 'run' }>;
+
+/**
+ * What every flanneld command does with its command line: runs `parse` (parseArgs, possibly after taking
+ * out options of its own), prints --help to stdout or the version to stderr, or a bad command line to
+ * stderr, and says which exit code to use; otherwise hands back the parsed flags.
+ */
+export function commandLine(parse: () => ParseResult, opts: CommandLineOptions): CommandLine {
+  let parsed: ParseResult;
+  try {
+    parsed = parse();
+  } catch (e) {
+    if (!(e instanceof FlagError)) throw e;
+    process.stderr.write(`${opts.command}: ${e.message}\nRun ${opts.command} --help for the list of flags.\n`);
+    return { kind: 'exit', code: opts.badUsageExit };
+  }
+  if (parsed.kind === 'help') {
+    process.stdout.write((opts.usage ?? '') + parsed.text);
+    return { kind: 'exit', code: 0 };
+  }
+  if (parsed.kind === 'version') {
+    process.stderr.write(`${parsed.version}\n`);
+    return { kind: 'exit', code: 0 };
+  }
+  return parsed;
+}

@@ -2,41 +2,23 @@
 // flanneld's entry point and its one exit path: parse flags, run the daemon until SIGTERM/SIGINT
 // (exit 0, leaving the lease, subnet.env and the kernel state in place) or a fatal error (exit 1 with
 // one line saying what to fix).
-import { parseArgs } from './cli.js';
+import { commandLine, parseArgs } from './cli.js';
 import { runDaemon } from './daemon.js';
 import { diagnoseMain } from './diagnose/cli.js';
 import { FatalError } from './errors.js';
-import { FlagError } from './flags.js';
 import { createLogger, flagsForLog, type RootLogger } from './log.js';
 import { SUPPORTED_FLAGS, unsupportedFlags } from './unsupported.js';
-
-/** Features that exist beyond what unsupported.ts lists as supported: --iface by name or address. */
-const ALSO_SUPPORTED = ['iface'];
 
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
   // `flanneld diagnose …`: the read-only check of leases against the kernel (flanneld/diagnose/).
   if (argv[0] === 'diagnose') return diagnoseMain(argv.slice(1), env);
-  let parsed;
-  try {
-    parsed = parseArgs(argv, env);
-  } catch (e) {
-    if (!(e instanceof FlagError)) throw e;
-    process.stderr.write(`flanneld: ${e.message}\nRun flanneld --help for the list of flags.\n`);
-    return 1;
-  }
-  if (parsed.kind === 'help') {
-    process.stdout.write(parsed.text);
-    return 0;
-  }
-  if (parsed.kind === 'version') {
-    process.stderr.write(`${parsed.version}\n`);
-    return 0;
-  }
+  const parsed = commandLine(() => parseArgs(argv, env), { command: 'flanneld', badUsageExit: 1 });
+  if (parsed.kind === 'exit') return parsed.code;
   const { flags } = parsed;
   const root = createLogger({ verbosity: flags.v, format: flags.logFormat, secrets: [flags.etcdPassword] });
   const logger = root.child('main');
   for (const w of parsed.warnings) logger.error(w);
-  const refused = unsupportedFlags(flags, new Set([...SUPPORTED_FLAGS, ...ALSO_SUPPORTED]));
+  const refused = unsupportedFlags(flags, SUPPORTED_FLAGS);
   if (refused.length > 0) return fatal(root, refused.join('; '));
   logger.info('CLI flags config', flagsForLog(flags));
 

@@ -3,6 +3,21 @@
 // or disposed of when it produced a resource such as a stream.
 import { setTimeout as delay } from 'node:timers/promises';
 
+/**
+ * Calls `fn` every `periodMs` (the first call one period from now) until `signal` aborts, then resolves.
+ * A rejection of `fn` while the signal is live ends the loop with that rejection.
+ */
+export async function repeatEvery(periodMs: number, signal: AbortSignal, fn: () => Promise<unknown>): Promise<void> {
+  try {
+    for (;;) {
+      await sleep(periodMs, signal);
+      await fn();
+    }
+  } catch (e) {
+    if (!signal.aborted) throw e;
+  }
+}
+
 /** Resolves after `ms`, or rejects with the signal's reason as soon as it aborts. */
 export function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return delay(ms, undefined, { signal }).then(() => undefined, () => {

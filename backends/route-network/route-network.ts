@@ -4,7 +4,7 @@
 // route looks like is the backend's business, given as `routesFor`. Leases of another BackendType are
 // ignored with a warning (a cluster mixing backends cannot route between them this way).
 import type { Network } from '../backend.js';
-import { isAbort, sleep } from '../../subnet-lease/abort.js';
+import { isAbort, repeatEvery } from '../../subnet-lease/abort.js';
 import { describeLease, type Lease, type LeaseEvent } from '../../subnet-lease/lease.js';
 import type { LeaseStore } from '../../subnet-lease/store.js';
 import { RouteKeeper, type RouteKeeperOptions } from './route-keeper.js';
@@ -69,11 +69,8 @@ export class RouteNetwork implements Network {
     }
   }
 
-  private async checkLoop(signal: AbortSignal): Promise<void> {
-    for (;;) {
-      await sleep(this.checkIntervalMs, signal);
-      await this.keeper.check();
-    }
+  private checkLoop(signal: AbortSignal): Promise<void> {
+    return repeatEvery(this.checkIntervalMs, signal, () => this.keeper.check());
   }
 
   /** Runs of consecutive adds or removes go to the keeper as one call each, in event order. */

@@ -1,6 +1,6 @@
 // The `diagnose` command line: flanneld's own flags and FLANNELD_* environment (parseArgs), plus
 // --output=text|json, which only this command knows and which is taken out before parseArgs sees it.
-import { helpText, parseArgs } from '../cli.js';
+import { commandLine, parseArgs, type ParseResult } from '../cli.js';
 import { FlagError } from '../flags.js';
 import { createLogger } from '../log.js';
 import { type OutputFormat, runDiagnose } from './run.js';
@@ -32,25 +32,14 @@ export function takeOutputFlag(argv: readonly string[]): { format: OutputFormat;
 
 /** `flanneld diagnose …` (argv without the word `diagnose`); resolves with the exit code. */
 export async function diagnoseMain(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
-  let parsed;
-  let format: OutputFormat;
-  try {
+  let format: OutputFormat = 'text';
+  const parse = (): ParseResult => {
     const split = takeOutputFlag(argv);
     format = split.format;
-    parsed = parseArgs(split.rest, env);
-  } catch (e) {
-    if (!(e instanceof FlagError)) throw e;
-    process.stderr.write(`flanneld diagnose: ${e.message}\nRun flanneld diagnose --help for the list of flags.\n`);
-    return 2;
-  }
-  if (parsed.kind === 'help') {
-    process.stdout.write(USAGE + helpText());
-    return 0;
-  }
-  if (parsed.kind === 'version') {
-    process.stderr.write(`${parsed.version}\n`);
-    return 0;
-  }
+    return parseArgs(split.rest, env);
+  };
+  const parsed = commandLine(parse, { command: 'flanneld diagnose', badUsageExit: 2, usage: USAGE });
+  if (parsed.kind === 'exit') return parsed.code;
   const { flags } = parsed;
   const root = createLogger({ verbosity: flags.v, format: flags.logFormat, secrets: [flags.etcdPassword] });
   try {

@@ -2,7 +2,7 @@
 // config asks for (iptables by default, nftables with EnableNFTables), kept in place by a check every
 // --iptables-resync seconds in both modes. Start-up removes the other mode's chains or tables, and
 // our own chains for a feature that is now off or a family no longer in use.
-import { sleep } from '../../subnet-lease/abort.js';
+import { repeatEvery } from '../../subnet-lease/abort.js';
 import type { Logger } from '../../subnet-lease/log.js';
 import { type CommandRunner, execRunner } from './exec.js';
 import { IptablesFamily } from './iptables.js';
@@ -110,15 +110,7 @@ export class TrafficManager {
 
   /** The resync loop: checks (and repairs) every --iptables-resync seconds until `signal` aborts. */
   async run(signal: AbortSignal): Promise<void> {
-    const period = Math.max(1, this.o.resyncSeconds) * 1000;
-    try {
-      for (;;) {
-        await sleep(period, signal);
-        await this.checkAll(false);
-      }
-    } catch (e) {
-      if (!signal.aborted) throw e;
-    }
+    await repeatEvery(Math.max(1, this.o.resyncSeconds) * 1000, signal, () => this.checkAll(false));
   }
 
   private async randomFully(family: IpFamily): Promise<boolean> {

@@ -2,40 +2,14 @@
 // switch namespace (alloc backend): `ip route show type blackhole` on the host shows our subnet, a
 // route deleted by hand comes back, SIGTERM leaves it, and a host without the flag has none.
 import { expect } from 'chai';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { startEtcd, type EtcdInstance } from '../helpers/etcd.js';
-import { FlanneldProcess, SWITCH_ADDR, until } from '../helpers/flanneld.js';
-import { TestBed } from '../helpers/netns.js';
+import { type FlanneldProcess, until, useFlanneldCluster } from '../helpers/flanneld.js';
 
 describe('flanneld --ip-blackhole-route in network namespaces @netns @etcd', function () {
   this.timeout(60_000);
-  let bed: TestBed;
-  let etcd: EtcdInstance;
-  let tmp: string;
-  const daemons: FlanneldProcess[] = [];
-
-  before(async () => {
-    bed = await TestBed.create({ tag: 'bh', hosts: 2 });
-    etcd = await startEtcd({ netns: bed.sw, listenHost: SWITCH_ADDR });
-    tmp = await mkdtemp(join(tmpdir(), 'fl-bh-'));
-    await etcd.etcdctl(['put', '/coreos.com/network/config', '{"Network":"10.244.0.0/16","Backend":{"Type":"alloc"}}']);
-  });
-  after(async () => {
-    for (const d of daemons) await d.kill();
-    await etcd?.stop();
-    await bed?.destroy();
-    if (tmp) await rm(tmp, { recursive: true, force: true });
-  });
-
-  function flanneld(host: number, ...args: string[]): FlanneldProcess {
-    const d = new FlanneldProcess(bed, host, join(tmp, `h${host}`, 'subnet.env'), args);
-    daemons.push(d);
-    return d;
-  }
+  const cluster = useFlanneldCluster({ tag: 'bh', hosts: 2, config: '{"Network":"10.244.0.0/16","Backend":{"Type":"alloc"}}' });
+  const flanneld = (host: number, ...args: string[]): FlanneldProcess => cluster.start(host, args);
   const blackholes = async (host: number): Promise<string[]> =>
-    (await bed.ip(bed.host(host), 'route', 'show', 'type', 'blackhole')).split('\n').map((l) => l.trim()).filter(Boolean);
+    (await cluster.bed.ip(cluster.bed.host(host), 'route', 'show', 'type', 'blackhole')).split('\n').map((l) => l.trim()).filter(Boolean);
   const ownSubnet = (env: string): string => {
     const m = /FLANNEL_SUBNET=10\.244\.(\d+)\.1\/24/.exec(env);
     expect(m, env).to.not.equal(null);
@@ -48,7 +22,7 @@ describe('flanneld --ip-blackhole-route in network namespaces @netns @etcd', fun
     await until('the blackhole route', async () => (await blackholes(1)).length > 0, 10_000);
     expect(await blackholes(1)).to.deep.equal([`blackhole ${subnet} metric 4294967295`]);
 
-    await bed.ip(bed.host(1), 'route', 'del', 'blackhole', subnet, 'metric', '4294967295');
+    await cluster.bed.ip(cluster.bed.host(1), 'route', 'del', 'blackhole', subnet, 'metric', '4294967295');
     expect(await blackholes(1)).to.deep.equal([]);
     await until('the blackhole route back', async () => (await blackholes(1)).length > 0, 10_000);
     expect(await blackholes(1)).to.deep.equal([`blackhole ${subnet} metric 4294967295`]);

@@ -2,12 +2,8 @@
 // then with flanneld stopped and entries deleted or added by hand (exit 1, naming exactly those).
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startEtcd, type EtcdInstance } from '../helpers/etcd.js';
-import { FLANNELD, FlanneldProcess, SWITCH_ADDR, until } from '../helpers/flanneld.js';
-import { TestBed } from '../helpers/netns.js';
+import { FLANNELD, SWITCH_ADDR, until, useFlanneldCluster } from '../helpers/flanneld.js';
 
 interface Run {
   code: number;
@@ -23,16 +19,12 @@ interface KnownLease {
 
 describe('flanneld diagnose next to a vxlan flanneld @netns @etcd', function () {
   this.timeout(120_000);
-  let bed: TestBed;
-  let etcd: EtcdInstance;
-  let tmp: string;
-  const daemons: FlanneldProcess[] = [];
+  const cluster = useFlanneldCluster({ tag: 'diag', hosts: 3, config: '{"Network":"10.244.0.0/16","Backend":{"Type":"vxlan"}}' });
   let leases: KnownLease[] = [];
   const of = (host: number): KnownLease => leases.find((l) => l.publicIP === `198.18.0.${host}`)!;
-  const subnetFile = (host: number): string => join(tmp, `h${host}`, 'subnet.env');
 
   function diagnose(host: number, ...args: string[]): Promise<Run> {
-    const argv = ['netns', 'exec', bed.host(host), process.execPath, FLANNELD, 'diagnose', `--etcd-endpoints=http://${SWITCH_ADDR}:2379`, '--iface=eth0', `--subnet-file=${subnetFile(host)}`, ...args];
+    const argv = ['netns', 'exec', cluster.bed.host(host), process.execPath, FLANNELD, 'diagnose', `--etcd-endpoints=http://${SWITCH_ADDR}:2379`, '--iface=eth0', `--subnet-file=${cluster.subnetFile(host)}`, ...args];
     return new Promise((resolve) => {
       execFile('ip', argv, (err, stdout, stderr) => {
         const code = err ? Number((err as { code?: unknown }).code) : 0;
@@ -42,7 +34,7 @@ describe('flanneld diagnose next to a vxlan flanneld @netns @etcd', function () 
   }
 
   async function readLeases(): Promise<KnownLease[]> {
-    const lines = (await etcd.etcdctl(['get', '/coreos.com/network/subnets/', '--prefix'])).trim().split('\n');
+    const lines = (await cluster.etcd.etcdctl(['get', '/coreos.com/network/subnets/', '--prefix'])).trim().split('\n');
     const out: KnownLease[] = [];
     for (let k = 0; k < lines.length; k += 2) {
       const v = JSON.parse(lines[k + 1]!) as { PublicIP: string; BackendData: { VtepMAC: string } };
@@ -56,29 +48,13 @@ describe('flanneld diagnose next to a vxlan flanneld @netns @etcd', function () 
 
   before(async function () {
     this.timeout(120_000);
-    bed = await TestBed.create({ tag: 'diag', hosts: 3 });
-    etcd = await startEtcd({ netns: bed.sw, listenHost: SWITCH_ADDR });
-    tmp = await mkdtemp(join(tmpdir(), 'fl-diag-'));
-    await etcd.etcdctl(['put', '/coreos.com/network/config', '{"Network":"10.244.0.0/16","Backend":{"Type":"vxlan"}}']);
-    for (const i of [1, 2, 3]) {
-      const d = new FlanneldProcess(bed, i, subnetFile(i));
-      daemons.push(d);
-      await d.waitForSubnetEnv();
-    }
+    for (const i of [1, 2, 3]) await cluster.start(i).waitForSubnetEnv();
     leases = await readLeases();
     expect(leases).to.have.length(3);
     await until('host 1 routes to both peers', async () => {
-      const routes = await bed.ip(bed.host(1), 'route', 'show', 'dev', 'flannel.1');
+      const routes = await cluster.bed.ip(cluster.bed.host(1), 'route', 'show', 'dev', 'flannel.1');
       return routes.includes(of(2).subnet) && routes.includes(of(3).subnet);
     });
-  });
-
-  after(async function () {
-    this.timeout(60_000);
-    for (const d of daemons) await d.kill();
-    await etcd?.stop();
-    await bed?.destroy();
-    if (tmp) await rm(tmp, { recursive: true, force: true });
   });
 
   it('exits 0 and lists every lease when the kernel matches', async () => {
@@ -92,9 +68,9 @@ describe('flanneld diagnose next to a vxlan flanneld @netns @etcd', function () 
   });
 
   it('exits 1 naming exactly the route and the FDB entry deleted by hand while flanneld is stopped', async () => {
-    expect(await daemons[0]!.stop()).to.equal(0);
-    await bed.ip(bed.host(1), 'route', 'del', of(2).subnet, 'dev', 'flannel.1');
-    await bed.exec(bed.host(1), ['bridge', 'fdb', 'del', of(3).mac, 'dev', 'flannel.1', 'self']);
+    expect(await cluster.started[0]!.stop()).to.equal(0);
+    await cluster.bed.ip(cluster.bed.host(1), 'route', 'del', of(2).subnet, 'dev', 'flannel.1');
+    await cluster.bed.exec(cluster.bed.host(1), ['bridge', 'fdb', 'del', of(3).mac, 'dev', 'flannel.1', 'self']);
     const run = await diagnose(1);
     expect(run.code, run.stdout + run.stderr).to.equal(1);
     expect(lines(run, 'missing')).to.have.members([
@@ -108,7 +84,7 @@ describe('flanneld diagnose next to a vxlan flanneld @netns @etcd', function () 
 
   it('names a permanent neighbour for a subnet without a lease as stale', async () => {
     const unleased = [...Array(250).keys()].map((k) => `10.244.${k + 1}.0`).find((ip) => !leases.some((l) => gw(l.subnet) === ip))!;
-    await bed.ip(bed.host(1), 'neigh', 'add', unleased, 'lladdr', '02:00:00:00:00:99', 'dev', 'flannel.1', 'nud', 'permanent');
+    await cluster.bed.ip(cluster.bed.host(1), 'neigh', 'add', unleased, 'lladdr', '02:00:00:00:00:99', 'dev', 'flannel.1', 'nud', 'permanent');
     const run = await diagnose(1);
     expect(run.code).to.equal(1);
     expect(lines(run, 'stale')).to.deep.equal([`stale: neigh ${unleased} lladdr 02:00:00:00:00:99 dev flannel.1 (no lease wants it)`]);
@@ -116,7 +92,7 @@ describe('flanneld diagnose next to a vxlan flanneld @netns @etcd', function () 
   });
 
   it('exits 2 saying what to fix when there is no subnet.env or the store is unreachable', async () => {
-    const run = await diagnose(1, `--subnet-file=${join(tmp, 'none', 'subnet.env')}`);
+    const run = await diagnose(1, `--subnet-file=${join(cluster.tmp, 'none', 'subnet.env')}`);
     expect(run.code).to.equal(2);
     expect(run.stderr).to.match(/cannot check: .*subnet\.env is missing or has no FLANNEL_SUBNET; run flanneld first/);
     const unreachable = await diagnose(1, `--etcd-endpoints=http://${SWITCH_ADDR}:1`);

@@ -1,45 +1,21 @@
 // The built flanneld as a process inside network-namespace hosts, against a real etcd in the switch
 // namespace (alloc backend: allocation only). What a user sees: subnet.env, the etcd key, exit codes.
 import { expect } from 'chai';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { startEtcd, type EtcdInstance } from '../helpers/etcd.js';
-import { FlanneldProcess, SWITCH_ADDR, until } from '../helpers/flanneld.js';
-import { TestBed } from '../helpers/netns.js';
+import { readFile, stat } from 'node:fs/promises';
+import { type FlanneldProcess, until, useFlanneldCluster } from '../helpers/flanneld.js';
 
 describe('flanneld process in network namespaces @netns @etcd', function () {
   this.timeout(60_000);
-  let bed: TestBed;
-  let etcd: EtcdInstance;
-  let tmp: string;
-  const daemons: FlanneldProcess[] = [];
+  const cluster = useFlanneldCluster({ tag: 'proc', hosts: 2 });
+  const flanneld = (host: number, ...args: string[]): FlanneldProcess => cluster.start(host, args);
 
-  before(async () => {
-    bed = await TestBed.create({ tag: 'proc', hosts: 2 });
-    etcd = await startEtcd({ netns: bed.sw, listenHost: SWITCH_ADDR });
-    tmp = await mkdtemp(join(tmpdir(), 'fl-proc-'));
-  });
-  after(async () => {
-    for (const d of daemons) await d.kill();
-    await etcd?.stop();
-    await bed?.destroy();
-    await rm(tmp, { recursive: true, force: true });
-  });
-
-  function flanneld(host: number, ...args: string[]): FlanneldProcess {
-    const d = new FlanneldProcess(bed, host, join(tmp, `h${host}`, 'subnet.env'), args);
-    daemons.push(d);
-    return d;
-  }
-
-  const subnetEnv = (host: number) => readFile(join(tmp, `h${host}`, 'subnet.env'), 'utf8').catch(() => '');
-  const keys = async () => (await etcd.etcdctl(['get', '/coreos.com/network/subnets/', '--prefix', '--keys-only'])).split('\n').filter(Boolean);
+  const subnetEnv = (host: number) => readFile(cluster.subnetFile(host), 'utf8').catch(() => '');
+  const keys = async () => (await cluster.etcd.etcdctl(['get', '/coreos.com/network/subnets/', '--prefix', '--keys-only'])).split('\n').filter(Boolean);
 
   it('waits for the config, saying how to create it, then leases a subnet and writes subnet.env exactly', async () => {
     const h1 = flanneld(1);
     await until('the missing-config complaint', () => /Did you create your config using etcdv3 API\?.*etcdctl put/s.test(h1.output()));
-    await etcd.etcdctl(['put', '/coreos.com/network/config', '{"Network":"10.244.0.0/16","Backend":{"Type":"alloc"}}']);
+    await cluster.etcd.etcdctl(['put', '/coreos.com/network/config', '{"Network":"10.244.0.0/16","Backend":{"Type":"alloc"}}']);
     await until('subnet.env', async () => (await subnetEnv(1)) !== '');
     const [key] = await keys();
     const m = /subnets\/10\.244\.(\d+)\.0-24$/.exec(key ?? '');
@@ -47,12 +23,12 @@ describe('flanneld process in network namespaces @netns @etcd', function () {
     expect(await subnetEnv(1)).to.equal(
       `FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.${m![1]}.1/24\nFLANNEL_MTU=1500\nFLANNEL_IPMASQ=false\n`,
     );
-    expect((await stat(join(tmp, 'h1', 'subnet.env'))).mode & 0o777).to.equal(0o644);
-    expect((await etcd.etcdctl(['get', key!, '--print-value-only'])).trim()).to.equal('{"PublicIP":"198.18.0.1","PublicIPv6":null}');
+    expect((await stat(cluster.subnetFile(1))).mode & 0o777).to.equal(0o644);
+    expect((await cluster.etcd.etcdctl(['get', key!, '--print-value-only'])).trim()).to.equal('{"PublicIP":"198.18.0.1","PublicIPv6":null}');
   });
 
   it('follows the other hosts: a second host is seen as a peer', async () => {
-    const h1 = daemons[0]!;
+    const h1 = cluster.started[0]!;
     flanneld(2);
     await until('subnet.env on host 2', async () => (await subnetEnv(2)) !== '');
     const h2subnet = /FLANNEL_SUBNET=10\.244\.(\d+)\.1/.exec(await subnetEnv(2))![1];
@@ -60,7 +36,7 @@ describe('flanneld process in network namespaces @netns @etcd', function () {
   });
 
   it('exits 0 on SIGTERM leaving the lease and subnet.env, and gets the same subnet back on restart', async () => {
-    const h1 = daemons[0]!;
+    const h1 = cluster.started[0]!;
     const before = await subnetEnv(1);
     const keysBefore = await keys();
     h1.child.kill('SIGTERM');
@@ -77,7 +53,7 @@ describe('flanneld process in network namespaces @netns @etcd', function () {
   });
 
   it('exits 1 with one line naming the field and value when the config is invalid', async () => {
-    await etcd.etcdctl(['put', '/bad/network/config', '{"Network":"10.244.0.0/16","SubnetLen":31,"Backend":{"Type":"alloc"}}']);
+    await cluster.etcd.etcdctl(['put', '/bad/network/config', '{"Network":"10.244.0.0/16","SubnetLen":31,"Backend":{"Type":"alloc"}}']);
     const bad = flanneld(1, '--etcd-prefix=/bad/network');
     expect(await bad.exited).to.equal(1);
     const fatal = bad.output().split('\n').filter((l) => l.includes('fatal'));

@@ -3,19 +3,11 @@
 // packets reach the server with the host's address; pod-to-pod packets keep the pod addresses.
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { startEtcd, type EtcdInstance } from '../helpers/etcd.js';
-import { FlanneldProcess, until } from '../helpers/flanneld.js';
-import { TestBed } from '../helpers/netns.js';
+import { until, useFlanneldCluster } from '../helpers/flanneld.js';
 
 describe('masquerade with --ip-masq: real NAT in namespaces @netns @etcd', function () {
   this.timeout(120_000);
-  let bed: TestBed;
-  let etcd: EtcdInstance;
-  let tmp: string;
-  const daemons: FlanneldProcess[] = [];
+  const cluster = useFlanneldCluster({ tag: 'nat', hosts: 2, config: '{"Network":"10.244.0.0/16","Backend":{"Type":"vxlan"}}' });
   const pods = new Map<number, { ns: string; ip: string }>();
 
   /** Captures one ICMP echo request matching `filter` on `dev` in `ns` while `action` runs. */
@@ -33,38 +25,25 @@ describe('masquerade with --ip-masq: real NAT in namespaces @netns @etcd', funct
   }
 
   const ping = (from: number, to: string) =>
-    bed.exec(pods.get(from)!.ns, ['ping', '-c', '2', '-W', '2', to]).then(
+    cluster.bed.exec(pods.get(from)!.ns, ['ping', '-c', '2', '-W', '2', to]).then(
       () => true,
       () => false,
     );
 
   before(async function () {
     this.timeout(90_000);
-    bed = await TestBed.create({ tag: 'nat', hosts: 2 });
-    etcd = await startEtcd({ netns: bed.sw, listenHost: '198.18.0.254' });
-    tmp = await mkdtemp(join(tmpdir(), 'fl-nat-'));
-    await etcd.etcdctl(['put', '/coreos.com/network/config', '{"Network":"10.244.0.0/16","Backend":{"Type":"vxlan"}}']);
     for (const i of [1, 2]) {
-      const d = new FlanneldProcess(bed, i, join(tmp, `h${i}/subnet.env`), ['--ip-masq']);
-      daemons.push(d);
-      const env = await d.waitForSubnetEnv();
+      const env = await cluster.start(i, ['--ip-masq']).waitForSubnetEnv();
       const gw = /FLANNEL_SUBNET=([\d.]+)\/24/.exec(env)![1]!;
       const ip = gw.replace(/\.1$/, '.2');
-      pods.set(i, { ns: await bed.addPod(i, `pod${i}`, `${ip}/24`, gw), ip });
+      pods.set(i, { ns: await cluster.bed.addPod(i, `pod${i}`, `${ip}/24`, gw), ip });
     }
-    await until('rules on host 1', async () => (await bed.exec(bed.host(1), ['iptables-save', '-t', 'nat'])).includes('MASQUERADE'));
-  });
-  after(async function () {
-    this.timeout(30_000);
-    for (const d of daemons) await d.kill();
-    await etcd?.stop();
-    await bed?.destroy();
-    if (tmp) await rm(tmp, { recursive: true, force: true });
+    await until('rules on host 1', async () => (await cluster.bed.exec(cluster.bed.host(1), ['iptables-save', '-t', 'nat'])).includes('MASQUERADE'));
   });
 
   it('a pod reaches a server outside the pod network with the host address as source', async () => {
     let ok = false;
-    const seen = await capture(bed.sw, 'br0', 'icmp[icmptype] == icmp-echo and dst host 198.18.0.254', async () => (ok = await ping(1, '198.18.0.254')));
+    const seen = await capture(cluster.bed.sw, 'br0', 'icmp[icmptype] == icmp-echo and dst host 198.18.0.254', async () => (ok = await ping(1, '198.18.0.254')));
     expect(seen).to.match(/IP 198\.18\.0\.1 > 198\.18\.0\.254: ICMP echo request/);
     expect(seen).not.to.include(pods.get(1)!.ip);
     expect(ok, 'replies come back through the NAT').to.equal(true);
@@ -81,7 +60,7 @@ describe('masquerade with --ip-masq: real NAT in namespaces @netns @etcd', funct
 
   it('the host itself reaches a remote pod with a masqueraded source (rule "! -s Network -d Network")', async () => {
     const p2 = pods.get(2)!;
-    const seen = await capture(p2.ns, 'eth0', 'icmp[icmptype] == icmp-echo', () => bed.exec(bed.host(1), ['ping', '-c', '2', '-W', '2', '-I', '198.18.0.1', p2.ip]));
+    const seen = await capture(p2.ns, 'eth0', 'icmp[icmptype] == icmp-echo', () => cluster.bed.exec(cluster.bed.host(1), ['ping', '-c', '2', '-W', '2', '-I', '198.18.0.1', p2.ip]));
     // From the underlay address the packet leaves flannel.1 masqueraded to flannel.1's own address (10.244.x.0).
     expect(seen).to.match(/IP 10\.244\.\d+\.0 > /);
   });

@@ -1,50 +1,25 @@
 // The VTEP MAC survives a restart that loses the device (as a reboot does): the built flanneld with the
 // vxlan backend in a network-namespace host, against a real etcd in the switch namespace.
 import { expect } from 'chai';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { startEtcd, type EtcdInstance } from '../helpers/etcd.js';
-import { FlanneldProcess, SWITCH_ADDR, until } from '../helpers/flanneld.js';
-import { TestBed } from '../helpers/netns.js';
+import { type FlanneldProcess, until, useFlanneldCluster } from '../helpers/flanneld.js';
 
 describe('flanneld process: stable VTEP MAC across a restart without the device @netns @etcd', function () {
   this.timeout(90_000);
-  let bed: TestBed;
-  let etcd: EtcdInstance;
-  let tmp: string;
-  const daemons: FlanneldProcess[] = [];
-
-  before(async () => {
-    bed = await TestBed.create({ tag: 'mac', hosts: 1 });
-    etcd = await startEtcd({ netns: bed.sw, listenHost: SWITCH_ADDR });
-    tmp = await mkdtemp(join(tmpdir(), 'fl-mac-'));
-  });
-  after(async () => {
-    for (const d of daemons) await d.kill();
-    await etcd?.stop();
-    await bed?.destroy();
-    if (tmp) await rm(tmp, { recursive: true, force: true });
-  });
-
-  function flanneld(): FlanneldProcess {
-    const d = new FlanneldProcess(bed, 1, join(tmp, 'subnet.env'));
-    daemons.push(d);
-    return d;
-  }
+  const cluster = useFlanneldCluster({ tag: 'mac', hosts: 1 });
+  const flanneld = (): FlanneldProcess => cluster.start(1);
 
   const lease = async (): Promise<{ key: string; value: string }> => {
-    const out = (await etcd.etcdctl(['get', '/coreos.com/network/subnets/', '--prefix'])).split('\n').filter(Boolean);
+    const out = (await cluster.etcd.etcdctl(['get', '/coreos.com/network/subnets/', '--prefix'])).split('\n').filter(Boolean);
     expect(out, out.join('\n')).to.have.length(2);
     return { key: out[0]!, value: out[1]! };
   };
   const device = async (): Promise<{ address: string; operstate: string; flags: string[] } | null> => {
-    const out = await bed.ip(bed.host(1), '-j', 'link', 'show', 'flannel.1').catch(() => '');
+    const out = await cluster.bed.ip(cluster.bed.host(1), '-j', 'link', 'show', 'flannel.1').catch(() => '');
     return out ? (JSON.parse(out) as Array<{ address: string; operstate: string; flags: string[] }>)[0]! : null;
   };
 
   it('recreates flannel.1 with the VtepMAC of its etcd lease, and leaves the lease value unchanged', async () => {
-    await etcd.etcdctl(['put', '/coreos.com/network/config', '{"Network":"10.244.0.0/16","Backend":{"Type":"vxlan"}}']);
+    await cluster.etcd.etcdctl(['put', '/coreos.com/network/config', '{"Network":"10.244.0.0/16","Backend":{"Type":"vxlan"}}']);
     const first = flanneld();
     await first.waitForSubnetEnv();
     const before = await lease();
@@ -53,7 +28,7 @@ describe('flanneld process: stable VTEP MAC across a restart without the device 
 
     expect(await first.stop()).to.equal(0);
     expect(await device(), 'flanneld leaves the device on exit').to.not.equal(null);
-    await bed.ip(bed.host(1), 'link', 'del', 'flannel.1');
+    await cluster.bed.ip(cluster.bed.host(1), 'link', 'del', 'flannel.1');
     expect(await device()).to.equal(null);
 
     const again = flanneld();

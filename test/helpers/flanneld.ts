@@ -1,9 +1,11 @@
 // Runs the built flanneld as a process inside a test-bed host namespace, against the test etcd in the
 // switch namespace, and collects its log. Killed by PID in `kill()` and by the test bed's exit hook.
 import type { ChildProcess } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
-import type { TestBed } from './netns.js';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { startEtcd, type EtcdInstance } from './etcd.js';
+import { TestBed } from './netns.js';
 
 export const FLANNELD = resolve('dist/flanneld/main.js');
 export const SWITCH_ADDR = '198.18.0.254';
@@ -73,4 +75,69 @@ export class FlanneldProcess {
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
     await this.exited;
   }
+}
+
+/** A test bed with etcd in the switch namespace and the flanneld processes a test starts on its hosts. */
+export interface FlanneldCluster {
+  readonly bed: TestBed;
+  readonly etcd: EtcdInstance;
+  /** A temp folder removed afterwards; host i keeps its subnet.env in <tmp>/h<i>/. */
+  readonly tmp: string;
+  subnetFile(host: number): string;
+  /** Every flanneld started through `start`, in order. */
+  readonly started: readonly FlanneldProcess[];
+  /** Starts flanneld on `host` with `subnetFile(host)`; killed by PID in the `after` hook. */
+  start(host: number, args?: readonly string[], env?: NodeJS.ProcessEnv): FlanneldProcess;
+}
+
+/**
+ * Registers hooks in the enclosing describe: `before` builds a TestBed of `hosts` hosts, starts etcd on the
+ * switch (198.18.0.254) and, when given, puts `config` as the network config; `after` kills every flanneld
+ * started through the cluster, stops etcd, removes the namespaces and the temp folder (also after a failure).
+ */
+export function useFlanneldCluster(opts: { tag: string; hosts: number; config?: string }): FlanneldCluster {
+  let state: { bed: TestBed; etcd: EtcdInstance; tmp: string } | undefined;
+  const daemons: FlanneldProcess[] = [];
+  const get = (): NonNullable<typeof state> => {
+    if (!state) throw new Error('the flanneld cluster is not up (used outside its describe, or before failed)');
+    return state;
+  };
+  before(async function () {
+    this.timeout(120_000);
+    const bed = await TestBed.create({ tag: opts.tag, hosts: opts.hosts });
+    const tmp = await mkdtemp(join(tmpdir(), `fl-${opts.tag}-`));
+    const etcd = await startEtcd({ netns: bed.sw, listenHost: SWITCH_ADDR }).catch(async (e: unknown) => {
+      await bed.destroy();
+      await rm(tmp, { recursive: true, force: true });
+      throw e;
+    });
+    state = { bed, etcd, tmp };
+    if (opts.config) await etcd.etcdctl(['put', '/coreos.com/network/config', opts.config]);
+  });
+  after(async function () {
+    this.timeout(60_000);
+    for (const d of daemons) await d.kill();
+    await state?.etcd.stop();
+    await state?.bed.destroy();
+    if (state) await rm(state.tmp, { recursive: true, force: true });
+  });
+  const subnetFile = (host: number): string => join(get().tmp, `h${host}`, 'subnet.env');
+  return {
+    get bed() {
+      return get().bed;
+    },
+    get etcd() {
+      return get().etcd;
+    },
+    get tmp() {
+      return get().tmp;
+    },
+    subnetFile,
+    started: daemons,
+    start(host, args = [], env = {}) {
+      const d = new FlanneldProcess(get().bed, host, subnetFile(host), args, env);
+      daemons.push(d);
+      return d;
+    },
+  };
 }

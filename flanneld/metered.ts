@@ -13,6 +13,8 @@ import type { FlannelMetrics } from './metrics.js';
 /** A lease event whose kernel entries are not written yet. */
 interface Pending {
   at: number;
+  /** The subnet's network address: the IP of the neighbour entry a vxlan peer gets. */
+  netIP: string;
   /** Remote public addresses (the FDB destinations of its entries). */
   publicIPs: string[];
 }
@@ -20,10 +22,34 @@ interface Pending {
 /** Forgets pending events the backend never programs (e.g. a lease it cannot use). */
 const PENDING_TTL_MS = 10 * 60_000;
 
-/** Lease events in flight between the store and the kernel, keyed by subnet CIDR text. */
+/** Counts of keys, so that several pending events may share one (e.g. two leases with one public IP). */
+class Multiset {
+  private readonly counts = new Map<string, number>();
+  add(k: string): void {
+    this.counts.set(k, (this.counts.get(k) ?? 0) + 1);
+  }
+  delete(k: string): void {
+    const n = this.counts.get(k) ?? 0;
+    if (n <= 1) this.counts.delete(k);
+    else this.counts.set(k, n - 1);
+  }
+  has(k: string): boolean {
+    return this.counts.has(k);
+  }
+}
+
+/**
+ * Lease events in flight between the store and the kernel, keyed by subnet CIDR text. Every method
+ * costs O(1) per event or write (amortised): a start-up with N leases is N events and 3N writes, so
+ * anything that scanned the pending set per write made it quadratic.
+ */
 export class EventTracker {
   private readonly pending = new Map<string, Pending>();
+  /** Indexes of `pending` for the writes a route does not name: neighbours and FDB entries. */
+  private readonly pendingNets = new Multiset();
+  private readonly pendingPublicIPs = new Multiset();
   private readonly known = new Set<string>();
+  private nextSweep = 0;
 
   constructor(
     private readonly m: FlannelMetrics,
@@ -37,27 +63,48 @@ export class EventTracker {
       for (const subnet of subnetsOf(e.lease)) {
         if (e.type === 'added') this.known.add(subnet);
         else this.known.delete(subnet);
-        this.pending.set(subnet, { at, publicIPs: publicIPsOf(e.lease) });
+        this.setPending(subnet, { at, netIP: subnet.slice(0, subnet.indexOf('/')), publicIPs: publicIPsOf(e.lease) });
       }
     }
     this.m.leasesKnown.set(this.known.size);
-    for (const [k, p] of this.pending) if (at - p.at > PENDING_TTL_MS) this.pending.delete(k);
+    this.sweep(at);
   }
 
   /** Accounts for one successful kernel write. */
   noteWrite(op: Op): void {
-    const kind = op.op.split('.')[0]!;
-    const action = op.op.split('.')[1]!;
+    const dot = op.op.indexOf('.');
+    const kind = op.op.slice(0, dot);
+    const action = op.op.slice(dot + 1);
     this.m.kernelEntries.inc({ kind, op: action });
     if (op.op === 'route.replace' || op.op === 'route.delete') {
       const p = this.pending.get(op.route.dst);
       if (p) {
         this.m.eventToKernel.observe((this.now() - p.at) / 1000);
-        this.pending.delete(op.route.dst);
+        this.setPending(op.route.dst, null);
         return;
       }
     }
     if (action === 'replace' && !this.explained(op)) this.m.kernelRepairs.inc({ kind });
+  }
+
+  private setPending(subnet: string, p: Pending | null): void {
+    const old = this.pending.get(subnet);
+    if (old) {
+      this.pendingNets.delete(old.netIP);
+      for (const ip of old.publicIPs) this.pendingPublicIPs.delete(ip);
+      this.pending.delete(subnet);
+    }
+    if (!p) return;
+    this.pending.set(subnet, p);
+    this.pendingNets.add(p.netIP);
+    for (const ip of p.publicIPs) this.pendingPublicIPs.add(ip);
+  }
+
+  /** Drops events older than the TTL; a full scan at most once a minute, so amortised O(1). */
+  private sweep(at: number): void {
+    if (at < this.nextSweep) return;
+    this.nextSweep = at + 60_000;
+    for (const [k, p] of this.pending) if (at - p.at > PENDING_TTL_MS) this.setPending(k, null);
   }
 
   private explained(op: Op): boolean {
@@ -65,9 +112,9 @@ export class EventTracker {
       case 'route.replace':
         return this.pending.has(op.route.dst);
       case 'neigh.replace':
-        return [...this.pending.keys()].some((cidr) => inCidr(op.neigh.ip, cidr));
+        return this.pendingNets.has(op.neigh.ip);
       case 'fdb.replace':
-        return [...this.pending.values()].some((p) => op.fdb.dst !== undefined && p.publicIPs.includes(op.fdb.dst));
+        return op.fdb.dst !== undefined && this.pendingPublicIPs.has(op.fdb.dst);
       default:
         return true;
     }
@@ -80,17 +127,6 @@ function subnetsOf(l: Lease): string[] {
 
 function publicIPsOf(l: Lease): string[] {
   return [formatIP4(l.attrs.publicIP), ...(l.attrs.publicIPv6 !== null ? [formatIP6(l.attrs.publicIPv6)] : [])];
-}
-
-function inCidr(ip: string, cidr: string): boolean {
-  const [net, len] = cidr.split('/') as [string, string];
-  if (ip.includes(':') !== net.includes(':')) return false;
-  if (!ip.includes(':')) {
-    const toN = (s: string): number => s.split('.').reduce((a, o) => a * 256 + Number(o), 0);
-    const size = 2 ** (32 - Number(len));
-    return Math.floor(toN(ip) / size) === Math.floor(toN(net) / size);
-  }
-  return false; // v6 neighbours are explained by their route write, which follows them
 }
 
 /** The store, counting lease events (and leases known) and failed requests. */

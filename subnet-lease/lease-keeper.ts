@@ -6,8 +6,12 @@ import { describeLease, type Lease, type LeaseEvent } from './lease.js';
 import type { Logger } from './log.js';
 import type { Registry, RegistryWatchItem } from './store.js';
 
+export type WatchSubnets = (signal: AbortSignal) => AsyncIterable<RegistryWatchItem>;
+
 export interface KeepLeaseOptions {
   registry: Registry;
+  /** Where our key is watched: the store's shared watch (default: a watch of its own on the registry). */
+  watch?: WatchSubnets;
   logger: Logger;
   renewMarginMs: number;
   ttlSeconds: number;
@@ -41,7 +45,8 @@ class LeaseKeeper {
     this.o.signal.addEventListener('abort', stopTimer, { once: true });
     this.schedule(this.renewDelay());
     try {
-      for await (const item of this.o.registry.watchSubnets(this.o.signal)) {
+      const watch = this.o.watch ?? ((s: AbortSignal) => this.o.registry.watchSubnets(s));
+      for await (const item of watch(this.o.signal)) {
         if (this.ownKeyLost(item)) await this.serial(() => this.recover());
       }
     } catch (e) {

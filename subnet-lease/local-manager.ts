@@ -13,6 +13,7 @@ import { describeLease, type Lease, type LeaseAttrs, type LeaseEvent } from './l
 import { keepLease } from './lease-keeper.js';
 import { watchRemoteLeases } from './lease-watcher.js';
 import type { Logger } from './log.js';
+import { WatchHub } from './watch-hub.js';
 import { isRetryable, OutOfSubnetsError, SubnetExistsError, type LeaseStore, type Registry } from './store.js';
 
 export const SUBNET_TTL_SECONDS = 24 * 60 * 60;
@@ -45,6 +46,8 @@ export class LocalManager implements LeaseStore {
   private readonly ttlSeconds: number;
   private readonly retryDelayMs: number;
   private readonly random: () => number;
+  /** One registry watch shared by the lease keeper and the backend's `watchLeases`. */
+  private readonly hub: WatchHub;
   /** The listing `previousLease` made, for the next acquisition attempt (used once). */
   private listed: { leases: Lease[]; at: number } | null = null;
 
@@ -54,6 +57,7 @@ export class LocalManager implements LeaseStore {
     this.ttlSeconds = opts.ttlSeconds ?? SUBNET_TTL_SECONDS;
     this.retryDelayMs = opts.retryDelayMs ?? 10_000;
     this.random = opts.random ?? Math.random;
+    this.hub = new WatchHub((signal) => opts.registry.watchSubnets(signal));
   }
 
   async getNetworkConfig(signal: AbortSignal): Promise<NetworkConfig> {
@@ -162,6 +166,7 @@ export class LocalManager implements LeaseStore {
   keepLease(lease: Lease, signal: AbortSignal, onChange: (lease: Lease) => void): Promise<void> {
     return keepLease({
       registry: this.opts.registry,
+      watch: (s) => this.hub.watch(s),
       logger: this.opts.logger,
       renewMarginMs: this.opts.renewMarginMs,
       ttlSeconds: this.ttlSeconds,
@@ -180,7 +185,7 @@ export class LocalManager implements LeaseStore {
   }
 
   watchLeases(ownSubnet: () => IP4Net | null, signal: AbortSignal): AsyncIterable<LeaseEvent[]> {
-    return watchRemoteLeases(this.opts.registry.watchSubnets(signal), ownSubnet);
+    return watchRemoteLeases(this.hub.watch(signal), ownSubnet);
   }
 }
 

@@ -206,6 +206,38 @@ describe('etcd lease store on a real etcd @etcd', () => {
   afterEach(async () => {
     for (const r of opened.splice(0)) await r.close();
   });
+
+  it('keeps its own key and follows the other hosts through one etcd watch', async () => {
+    const watchers = (): Promise<number> => etcd().metric('etcd_debugging_mvcc_watcher_total');
+    const streams = (): Promise<number> => etcd().metric('grpc_server_started_total', { grpc_method: 'Watch' });
+    const ac = new AbortController();
+    const registry = new EtcdRegistry({ endpoints: [etcd().endpoint], logger: new RecordingLogger() });
+    opened.push(registry);
+    try {
+      await etcd().etcdctl(['del', '--prefix', `${PREFIX}/`]);
+      await etcd().etcdctl(['put', `${PREFIX}/config`, CONFIG]);
+      const m = new LocalManager({ registry, logger: new RecordingLogger(), renewMarginMs: 3_600_000, retryDelayMs: 100 });
+      const own = await m.acquireLease(attrs('198.18.0.1'), ac.signal);
+      const [w0, s0] = [await watchers(), await streams()];
+      const changes: Lease[] = [];
+      const kept = m.keepLease(own, ac.signal, (l) => changes.push(l));
+      const seen: string[] = [];
+      const followed = (async () => {
+        for await (const b of m.watchLeases(() => own.subnet, ac.signal)) seen.push(...b.map((e) => `${e.type} ${e.lease.subnet}`));
+      })();
+      await etcd().etcdctl(['put', `${PREFIX}/subnets/10.5.210.0-24`, '{"PublicIP":"198.18.0.2","PublicIPv6":null}']);
+      await until('the other host followed', () => seen.includes('added 10.5.210.0/24'));
+      await etcd().etcdctl(['del', `${PREFIX}/subnets/${own.subnet.toString().replace('/', '-')}`]);
+      await until('our key re-acquired', () => changes.length === 1);
+      expect([(await watchers()) - w0, (await streams()) - s0]).to.deep.equal([1, 1]);
+      ac.abort();
+      await Promise.all([kept, followed]);
+      await until('the watch gone after abort', async () => (await watchers()) === w0);
+    } finally {
+      ac.abort();
+    }
+  });
+
   leaseStoreSuite(() => ({
     registry: (logger = new RecordingLogger()) => {
       const r = new EtcdRegistry({ endpoints: [etcd().endpoint], logger });

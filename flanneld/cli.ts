@@ -1,12 +1,9 @@
 // flanneld's command line: Go `flag` grammar (go-flag.ts), then the FLANNELD_* environment (env.ts),
-// then yargs to apply the defaults and types and to write --help. yargs only ever sees `--name=value`
-// with already validated values and every "helpful" parser feature switched off, so it cannot reinterpret
-// anything (no camel-case keys, dot paths, --no-x negation, -abc grouping, number guessing).
+// then the defaults and types of FLAG_SPECS. (yargs did that last step until it was found to cost ~8 MiB
+// of resident memory for what is a table lookup here: see the README's dependency section.)
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import yargs from 'yargs';
-import type { Argv } from 'yargs';
 import { FLAG_SPECS, FlagError } from './flags.js';
 import type { FlagName, Flags, LogFormat } from './flags.js';
 import { applyEnv, envName } from './env.js';
@@ -52,7 +49,7 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv): Pars
   for (const name of scan.values.keys()) setBy[name] = 'command-line';
   const { fromEnv, warnings } = applyEnv(scan.values, env);
   for (const name of fromEnv) setBy[name] = 'env';
-  const flags = toFlags(runYargs(scan.values));
+  const flags = toFlags(applySpecs(scan.values));
   checkRenewMargin(flags, setBy['subnet-lease-renew-margin']);
   return { kind: 'run', flags, setBy: Object.freeze(setBy), warnings: Object.freeze(warnings) };
 }
@@ -69,58 +66,38 @@ function checkRenewMargin(flags: Flags, source: FlagSource | undefined): void {
   );
 }
 
-function baseYargs(): Argv {
-  let y = yargs()
-    .scriptName('flanneld')
-    .usage('Usage: flanneld [flags]\n\nEvery flag is accepted as -flag or --flag, with -flag=value or -flag value.')
-    .parserConfiguration({
-      'camel-case-expansion': false,
-      'dot-notation': false,
-      'boolean-negation': false,
-      'short-option-groups': false,
-      'parse-numbers': false,
-      'parse-positional-numbers': false,
-      'duplicate-arguments-array': true,
-      'greedy-arrays': false,
-    })
-    .strict()
-    .version(false)
-    .help(false)
-    .exitProcess(false)
-    .fail((msg, err) => {
-      // Unreachable with scanned input; kept so a yargs surprise is an error, never process.exit.
-      throw new FlagError(err?.message ?? msg);
-    })
-    .wrap(110)
-    .epilogue(
-      'Each flag not given on the command line is read from FLANNELD_<NAME> (upper case, "-" as "_"),\n' +
-        'e.g. FLANNELD_ETCD_ENDPOINTS or FLANNELD_IP_MASQ; the command line wins; empty values are ignored.',
-    );
-  for (const spec of FLAG_SPECS) {
-    const later = (NOT_YET_SUPPORTED as readonly string[]).includes(spec.name) ? ' [not supported by flannel-ts yet]' : '';
-    const type = spec.kind === 'bool' ? 'boolean' : spec.kind === 'int' ? 'number' : 'string';
-    y = y.option(spec.name, { type, array: spec.kind === 'list', default: spec.default, describe: spec.usage + later });
-  }
-  return y;
-}
+const HELP_HEAD =
+  'Usage: flanneld [flags]\n\nEvery flag is accepted as -flag or --flag, with -flag=value or -flag value.\n\nFlags:\n';
+const HELP_TAIL =
+  '\nEach flag not given on the command line is read from FLANNELD_<NAME> (upper case, "-" as "_"),\n' +
+  'e.g. FLANNELD_ETCD_ENDPOINTS or FLANNELD_IP_MASQ; the command line wins; empty values are ignored.\n';
 
 /** The --help text: every flag with its type, default and meaning, and the environment form. */
 export function helpText(): string {
-  let text = '';
-  baseYargs().showHelp((s: string) => {
-    text = s;
+  const lines = FLAG_SPECS.map((spec) => {
+    const later = (NOT_YET_SUPPORTED as readonly string[]).includes(spec.name) ? ' [not supported by flannel-ts yet]' : '';
+    const type = spec.kind === 'list' ? 'value (repeatable)' : spec.kind;
+    return `  --${spec.name} ${type}\n        ${spec.usage}${later} [default: ${JSON.stringify(spec.default)}]\n`;
   });
-  return text;
+  return HELP_HEAD + lines.join('') + HELP_TAIL;
 }
 
-function runYargs(values: FlagValues): Record<string, unknown> {
-  const args: string[] = [];
-  for (const [name, list] of values) {
-    // Go keeps the last value of a non-repeatable flag; hand yargs only that one.
-    const kept = FLAG_SPECS.find((s) => s.name === name)?.kind === 'list' ? list : list.slice(-1);
-    for (const v of kept) args.push(`--${name}=${v}`);
+/**
+ * Each flag's value with its type, from the scanned values (already validated and canonical: "true" or
+ * "false", base-10 integers) or its default. Go keeps the last value of a non-repeatable flag.
+ */
+function applySpecs(values: FlagValues): Record<string, unknown> {
+  const o: Record<string, unknown> = {};
+  for (const spec of FLAG_SPECS) {
+    const given = values.get(spec.name) ?? [];
+    const last = given.at(-1);
+    if (spec.kind === 'list') o[spec.name] = given.length > 0 ? [...given] : [...spec.default];
+    else if (last === undefined) o[spec.name] = spec.default;
+    else if (spec.kind === 'bool') o[spec.name] = last === 'true';
+    else if (spec.kind === 'int') o[spec.name] = Number(last);
+    else o[spec.name] = last;
   }
-  return baseYargs().parseSync(args);
+  return o;
 }
 
 function str(o: Record<string, unknown>, name: FlagName): string {
@@ -182,7 +159,7 @@ function toFlags(o: Record<string, unknown>): Flags {
     v: int(o, 'v'),
     vmodule: str(o, 'vmodule'),
     logBacktraceAt: str(o, 'log_backtrace_at'),
-    // Validated by the scanner (canonicalValue) before yargs ever sees it.
+    // Validated by the scanner (canonicalValue).
     logFormat: str(o, 'log-format') as LogFormat,
   });
 }

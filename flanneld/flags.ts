@@ -1,6 +1,6 @@
 // The flanneld flag set: names, defaults and value syntax exactly as the reference declares them with Go's
 // `flag` package (fact sheet §1), so a unit file or DaemonSet written for the reference works unchanged.
-// The parsing itself (Go's argument grammar, the FLANNELD_* environment, yargs) lives in go-flag.ts,
+// The parsing itself (Go's argument grammar, the FLANNELD_* environment, the defaults) lives in go-flag.ts,
 // env.ts and cli.ts; this file is the single table they all read.
 
 /** A bad command line or flag value; `flag` is the name without dashes, `value` the raw text if any. */

@@ -1,7 +1,7 @@
-// Go's `flag` package grammar and value syntax, reimplemented because yargs cannot be configured into it:
+// Go's `flag` package grammar and value syntax, which no npm argument parser can be configured into:
 // in Go a bool flag never takes the next argument, any other flag always does (even one starting with
 // "-"), `-x` equals `--x`, and parsing stops at the first non-flag. The scanner turns argv into validated,
-// canonical values per flag; cli.ts then hands those to yargs in an unambiguous `--name=value` form.
+// canonical values per flag; cli.ts then applies the types and defaults of FLAG_SPECS.
 import { FlagError, flagSpec, removedFlagMessage } from './flags.js';
 import type { FlagName, FlagSpec } from './flags.js';
 
@@ -47,7 +47,7 @@ export function parseGoInt(s: string, base: 0 | 10 = 0, bits: 32 | 64 = 64): num
 
 /**
  * Checks one raw value against its flag and returns it in canonical form ("true"/"false", a decimal
- * integer, the string itself), which is what yargs is later given. Throws ValueError.
+ * integer, the string itself), which is what cli.ts later types. Throws ValueError.
  */
 export function canonicalValue(spec: FlagSpec, raw: string): string {
   switch (spec.kind) {

@@ -1,10 +1,8 @@
-// flanneld's logging: winston writing to stderr like klog does in the reference, either as klog-like text
+// flanneld's logging: lines written to stderr like klog does in the reference, either as klog-like text
 // (so existing log tooling keeps parsing it) or as one JSON object per line. Secrets are removed before
 // rendering (meta keys that name a secret are blanked; every registered secret string is cut out of the
 // message and of every meta string, so a password quoted inside an error message cannot leak either),
 // and the finished line is searched once more for a registered secret as a last guard.
-import winston from 'winston';
-import type { Logform } from 'winston';
 import type { Logger } from '../subnet-lease/log.js';
 import { FLAG_FIELDS, FLAG_SPECS, SECRET_FLAGS } from './flags.js';
 import type { Flags, LogFormat } from './flags.js';
@@ -13,9 +11,7 @@ export const REDACTED = '<redacted>';
 
 // Meta keys whose values are secret. Deliberately not "key": in this project that is an etcd key path.
 const SECRET_KEY = /password|passwd|token|secret|private.?key|psk|authorization/i;
-const MESSAGE = Symbol.for('message'); // winston's (triple-beam's) slot for the finished line
-const LEVELS = { error: 0, warn: 1, info: 2, debug: 3 } as const;
-type Level = keyof typeof LEVELS;
+type Level = 'error' | 'warn' | 'info' | 'debug';
 const LETTER: Record<Level, string> = { error: 'E', warn: 'W', info: 'I', debug: 'I' }; // klog's V() lines are "I"
 
 export interface LogOptions {
@@ -102,14 +98,14 @@ interface Entry {
   meta: Record<string, unknown>;
 }
 
-function entryOf(info: Logform.TransformableInfo, secrets: Set<string>): Entry {
-  const meta = redactMeta(info.meta ?? {}, secrets);
+/** An entry as given by the caller, before secrets are removed. */
+type RawEntry = Omit<Entry, 'meta'> & { meta: unknown };
+
+function entryOf(raw: RawEntry, secrets: Set<string>): Entry {
+  const meta = redactMeta(raw.meta, secrets);
   return {
-    level: info.level as Level,
-    message: scrubSecrets(String(info.message), secrets),
-    component: String(info.component),
-    ts: Number(info.ts),
-    v: typeof info.v === 'number' ? info.v : undefined,
+    ...raw,
+    message: scrubSecrets(raw.message, secrets),
     meta: typeof meta === 'object' && meta !== null ? (meta as Record<string, unknown>) : { meta },
   };
 }
@@ -124,13 +120,10 @@ function renderJson(e: Entry): string {
   return JSON.stringify({ ts: isoMicros(e.ts), level: e.level, ...v, component: e.component, msg: e.message, meta: e.meta });
 }
 
-function lineFormat(format: LogFormat, pid: number, secrets: Set<string>): Logform.Format {
-  return winston.format((info) => {
-    const entry = entryOf(info, secrets);
-    const line = format === 'json' ? renderJson(entry) : renderText(entry, pid);
-    info[MESSAGE] = scrubSecrets(line, secrets);
-    return info;
-  })();
+function renderLine(raw: RawEntry, format: LogFormat, pid: number, secrets: Set<string>): string {
+  const entry = entryOf(raw, secrets);
+  const line = format === 'json' ? renderJson(entry) : renderText(entry, pid);
+  return scrubSecrets(line, secrets);
 }
 
 function clockMicros(): number {
@@ -150,14 +143,8 @@ function verbosityOf(meta: Record<string, unknown> | undefined): number {
 export function createLogger(opts: LogOptions): RootLogger {
   const secrets = new Set([...(opts.secrets ?? [])].filter((s) => s !== ''));
   const clock = opts.clock ?? clockMicros;
-  const transport = new winston.transports.Stream({ stream: opts.stream ?? process.stderr, eol: '\n' });
-  const w = winston.createLogger({
-    levels: LEVELS,
-    level: 'debug',
-    format: lineFormat(opts.format, opts.pid ?? process.pid, secrets),
-    transports: [transport],
-    exitOnError: false,
-  });
+  const stream = opts.stream ?? process.stderr;
+  const pid = opts.pid ?? process.pid;
   let closed = false;
   let closing: Promise<void> | undefined;
   const make = (component: string): Logger => {
@@ -166,7 +153,8 @@ export function createLogger(opts: LogOptions): RootLogger {
       // `v` only steers debug lines; on other levels it is ordinary meta.
       const { v: _v, ...rest } = meta ?? {};
       const debug = level === 'debug';
-      w.log({ level, message, component, ts: clock(), v: debug ? verbosityOf(meta) : undefined, meta: debug ? rest : (meta ?? {}) });
+      const raw: RawEntry = { level, message, component, ts: clock(), v: debug ? verbosityOf(meta) : undefined, meta: debug ? rest : (meta ?? {}) };
+      stream.write(`${renderLine(raw, opts.format, pid, secrets)}\n`);
     };
     return {
       error: (m, meta) => emit('error', m, meta),
@@ -185,18 +173,17 @@ export function createLogger(opts: LogOptions): RootLogger {
     },
     close: () => {
       closed = true;
-      closing ??= closeWinston(w);
+      closing ??= flushed(stream);
       return closing;
     },
   };
 }
 
-// winston's streams (readable-stream 3) lack writableFinished, so the caller memoizes this promise:
-// a second end() would never emit 'finish' again.
-function closeWinston(w: winston.Logger): Promise<void> {
+/** Resolves once every line written so far has been handed on; the stream stays open (it may be stderr). */
+function flushed(stream: NodeJS.WritableStream): Promise<void> {
   return new Promise((resolve) => {
-    w.once('finish', () => resolve());
-    w.end();
+    if (!stream.writable) return resolve();
+    stream.write('', () => resolve());
   });
 }
 

@@ -1,5 +1,5 @@
-// The logging surface every part is handed: winston's Logger satisfies it, and tests can pass a
-// recorder. Parts log state changes under their own name (flanneld creates one child logger per part).
+// The logging surface every part is handed: flanneld's logger (flanneld/log.ts) implements it, and tests
+// can pass a recorder. Parts log state changes under their own name (flanneld creates one child logger per part).
 export interface Logger {
   error(message: string, meta?: Record<string, unknown>): unknown;
   warn(message: string, meta?: Record<string, unknown>): unknown;

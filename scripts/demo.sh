@@ -79,7 +79,7 @@ echo "config: $config"
 say "flanneld on every host (logs in $tmp/h<N>/flanneld.log)"
 for i in $(seq 1 "$hosts"); do
   mkdir -p "$tmp/h$i"
-  ip netns exec "$ns-h$i" node "$repo/dist/flanneld/main.js" --etcd-endpoints=http://198.18.0.254:2379 \
+  ip netns exec "$ns-h$i" "$repo/flanneld/flanneld" --etcd-endpoints=http://198.18.0.254:2379 \
     --iface=eth0 --subnet-file="$tmp/h$i/subnet.env" >"$tmp/h$i/flanneld.log" 2>&1 &
   pids+=($!)
 done

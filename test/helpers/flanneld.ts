@@ -8,6 +8,8 @@ import { startEtcd, type EtcdInstance } from './etcd.js';
 import { TestBed } from './netns.js';
 
 export const FLANNELD = resolve('dist/flanneld/main.js');
+/** The launcher users run (flanneld/flanneld): main.js with the V8 flags of the README's figures. */
+export const FLANNELD_LAUNCHER = resolve('flanneld/flanneld');
 export const SWITCH_ADDR = '198.18.0.254';
 
 /** Polls `cond` every 100 ms until it holds; rejects naming `what` after `timeoutMs`. */
@@ -40,8 +42,8 @@ export class FlanneldProcess {
     this.child = bed.spawn(bed.host(host), [
       'env',
       ...envArgs,
-      process.execPath,
-      FLANNELD,
+      `FLANNELD_NODE=${process.execPath}`,
+      FLANNELD_LAUNCHER,
       ...(opts.etcd === false ? [] : [`--etcd-endpoints=http://${SWITCH_ADDR}:2379`]),
       '--iface=eth0',
       `--subnet-file=${subnetFile}`,

@@ -11,7 +11,7 @@ import { startEtcd, type EtcdInstance } from '../../helpers/etcd.js';
 import { TestBed } from '../../helpers/netns.js';
 import { addRoutedHost, type RoutedHost } from './routed-host.js';
 
-const FLANNELD = resolve('dist/flanneld/main.js');
+const FLANNELD = resolve('flanneld/flanneld');
 const SWITCH = '198.18.0.254';
 const CONFIG = '{"Network":"10.244.0.0/16","Backend":{"Type":"host-gw"}}';
 const SAME_SEGMENT = [1, 2, 3];
@@ -57,7 +57,7 @@ describe('host-gw: flanneld on three hosts of one segment and one behind a route
   /** Starts flanneld on host i; without extra args it becomes that host's daemon in `daemons`. */
   function flanneld(i: number, ...args: string[]): Daemon {
     const child = bed.spawn(bed.host(i), [
-      process.execPath, FLANNELD, `--etcd-endpoints=http://${SWITCH}:2379`, '--iface=eth0', `--subnet-file=${join(tmp, `h${i}`, 'subnet.env')}`,
+      'env', `FLANNELD_NODE=${process.execPath}`, FLANNELD, `--etcd-endpoints=http://${SWITCH}:2379`, '--iface=eth0', `--subnet-file=${join(tmp, `h${i}`, 'subnet.env')}`,
       ...args,
     ]);
     let out = '';

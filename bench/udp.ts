@@ -7,6 +7,7 @@
 import { pathToFileURL } from 'node:url';
 import { backendFactory } from '../flanneld/backends.js';
 import { Cluster } from '../test/backends/udp/cluster.js';
+import type { Row } from './table.js';
 
 interface Sample {
   gbps: number;
@@ -38,7 +39,8 @@ async function iperf(c: Cluster, streams: number, seconds: number): Promise<Samp
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 
-export async function benchUdp(seconds = 5, rounds = 3): Promise<void> {
+export async function benchUdp(seconds = 5, rounds = 3): Promise<Row[]> {
+  const rows: Row[] = [];
   const types = ['udp', 'vxlan', ...(hasBackend('host-gw') ? ['host-gw'] : [])];
   console.log(`udp backend: iperf3 pod to pod across two namespace hosts, ${seconds} s per run, ${rounds} alternating rounds`);
   const clusters = new Map<string, Cluster>();
@@ -69,11 +71,20 @@ export async function benchUdp(seconds = 5, rounds = 3): Promise<void> {
         `  median ${m.name}: udp ${med('udp').toFixed(2)} Gbit/s, vxlan ${med('vxlan').toFixed(2)}${hg}; ` +
           `udp/vxlan ${(med('udp') / med('vxlan')).toFixed(2)} (goal >= 0.5); udp loop CPU ${cpu.toFixed(2)} s per ${seconds} s run`,
       );
+      const ratio = med('udp') / med('vxlan');
+      rows.push({
+        what: `udp backend throughput, iperf3 pod to pod, ${m.name}, median of ${rounds}`,
+        ours: `${med('udp').toFixed(2)} Gbit/s`,
+        baseline: `kernel vxlan: ${med('vxlan').toFixed(2)} Gbit/s (ratio ${ratio.toFixed(2)})${types.includes('host-gw') ? `; host-gw ${med('host-gw').toFixed(2)}` : ''}`,
+        goal: 'ratio ≥ 0.5',
+        met: ratio >= 0.5,
+      });
     }
     if (!types.includes('host-gw')) console.log('  host-gw: not available');
   } finally {
     for (const c of clusters.values()) await c.destroy();
   }
+  return rows;
 }
 
 function arg(name: string, dflt: number): number {

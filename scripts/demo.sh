@@ -28,7 +28,10 @@ done
 install_debian_packages etcd-server etcd-client iproute2 iptables containernetworking-plugins iputils-ping
 require_node
 install_npm_packages
-echo "building flannel-ts..."; npm run build >/dev/null
+echo "building flannel-ts..."
+if ! npm run build >"${TMPDIR:-/tmp}/fl-demo-build.log" 2>&1; then
+  cat "${TMPDIR:-/tmp}/fl-demo-build.log" >&2; echo "the build failed (output above)" >&2; exit 1
+fi
 
 ns=fl-demo-$$
 tmp=$(mktemp -d /tmp/fl-demo-XXXXXX)

@@ -121,7 +121,7 @@ describe('kube-flannel.yml', () => {
     ]);
     expect(ds().spec.selector).to.deep.equal({ matchLabels: { app: 'flannel' } });
     const [c] = spec.containers as Obj[];
-    expect(c!.command).to.deep.equal(['/opt/bin/flanneld']);
+    expect(c!.command).to.deep.equal(['/opt/flannel-ts/flanneld/flanneld']);
     expect(c!.args).to.deep.equal(['--ip-masq', '--kube-subnet-mgr', '--healthz-port=8081']);
     expect(c!.ports).to.deep.equal([{ name: 'healthz', containerPort: 8081, protocol: 'TCP' }]);
     expect(c!.livenessProbe).to.deep.equal({ httpGet: { path: '/healthz', port: 'healthz' }, initialDelaySeconds: 10, periodSeconds: 30 });

@@ -62,7 +62,7 @@ export class FakeState {
    * metric is overwritten whatever its type. (The kernel would also overwrite a connected route of the
    * same dst and metric 0; the fake derives those from addresses and does not model that.)
    */
-  routeReplace(r: NRoute, ctx: string): void {
+  routeReplace(r: NRoute, ctx: string): Route {
     const blackhole = r.type === 'blackhole';
     const ifindex = blackhole ? 0 : this.resolveNexthop(r, ctx);
     const route: Route = {
@@ -81,6 +81,7 @@ export class FakeState {
     const i = this.routes.findIndex((x) => x.dst === route.dst && x.table === route.table && x.metric === route.metric && x.family === r.family);
     if (i >= 0) this.routes[i] = route;
     else this.routes.push(route);
+    return route;
   }
 
   private resolveNexthop(r: NRoute, ctx: string): number {
@@ -95,7 +96,7 @@ export class FakeState {
     return via.ifindex;
   }
 
-  routeDelete(r: NRoute, ctx: string): void {
+  routeDelete(r: NRoute, ctx: string): Route {
     const dst = `${r.dst}/${r.dstLen}`;
     const i = this.routes.findIndex(
       (x) =>
@@ -109,39 +110,43 @@ export class FakeState {
         (r.type === null || x.type === (r.type === 'blackhole' ? RTN_BLACKHOLE : RTN_UNICAST)),
     );
     if (i < 0) throw nativeError('ESRCH', 'RTM_DELROUTE', ctx);
-    this.routes.splice(i, 1);
+    return this.routes.splice(i, 1)[0]!;
   }
 
-  neighReplace(n: NNeigh, ctx: string): void {
+  neighReplace(n: NNeigh, ctx: string): Neigh {
     this.link(n.ifindex, ctx, 'RTM_NEWNEIGH');
     const entry: Neigh = { ifindex: n.ifindex, family: n.family, ip: n.ip, mac: n.mac, state: NUD_PERMANENT, flags: 0 };
     const i = this.neighs.findIndex((x) => x.ifindex === n.ifindex && x.ip === n.ip);
     if (i >= 0) this.neighs[i] = entry;
     else this.neighs.push(entry);
+    return entry;
   }
 
-  neighDelete(n: NNeigh, ctx: string): void {
+  neighDelete(n: NNeigh, ctx: string): Neigh {
     this.link(n.ifindex, ctx, 'RTM_DELNEIGH');
     const i = this.neighs.findIndex((x) => x.ifindex === n.ifindex && x.ip === n.ip);
     if (i < 0) throw nativeError('ENOENT', 'RTM_DELNEIGH', ctx);
-    this.neighs.splice(i, 1);
+    return this.neighs.splice(i, 1)[0]!;
   }
 
-  fdbReplace(f: NFdb, ctx: string): void {
+  fdbReplace(f: NFdb, ctx: string): FdbEntry {
     const link = this.link(f.ifindex, ctx, 'RTM_NEWNEIGH');
     if (link.kind !== 'vxlan') throw nativeError('EOPNOTSUPP', 'RTM_NEWNEIGH', ctx);
     const entry: FdbEntry = { ifindex: f.ifindex, mac: f.mac, dst: f.dst, self: true, state: NUD_PERMANENT, vni: null };
     const i = this.fdb.findIndex((x) => x.ifindex === f.ifindex && x.mac === f.mac);
     if (i >= 0) this.fdb[i] = entry;
     else this.fdb.push(entry);
+    return entry;
   }
 
-  fdbDelete(f: NFdb, ctx: string): void {
+  /** The entry removed, or null for the no-op case. */
+  fdbDelete(f: NFdb, ctx: string): FdbEntry | null {
     this.link(f.ifindex, ctx, 'RTM_DELNEIGH');
     const i = this.fdb.findIndex((x) => x.ifindex === f.ifindex && x.mac === f.mac);
     if (i < 0) throw nativeError('ENOENT', 'RTM_DELNEIGH', ctx);
     // Like vxlan_fdb_delete: a known MAC with another dst is a successful no-op.
-    if (f.dst === null || this.fdb[i]!.dst === f.dst) this.fdb.splice(i, 1);
+    if (f.dst === null || this.fdb[i]!.dst === f.dst) return this.fdb.splice(i, 1)[0]!;
+    return null;
   }
 
   /** A link going down loses its neighbours (even permanent ones) and its routes; FDB entries stay. */

@@ -11,7 +11,7 @@ import * as E from './netlink/encode.js';
 import { type Answer, Transport, answerError } from './netlink/transport.js';
 import type { MsgWriter } from './netlink/writer.js';
 import { type NOp, describeOp, normalizeOp } from './ops.js';
-import type { Addr, AddrSpec, FdbEntry, Family, Link, LinkChange, LinkEvent, Native, Neigh, Op, Route, VxlanLinkSpec } from './types.js';
+import type { Addr, AddrSpec, EntryEvent, FdbEntry, Family, Link, LinkChange, LinkEvent, Native, Neigh, Op, Route, VxlanLinkSpec } from './types.js';
 import { RT_TABLE_MAIN } from './types.js';
 import { checkCIDR, checkFamily, checkIP, checkIfName, checkIndex, checkInt, checkMAC, checkSysctlKey } from './validate.js';
 
@@ -174,11 +174,20 @@ class KernelNative extends NativeBase implements Native {
   }
 
   watchLinks(listener: (event: LinkEvent) => void): () => void {
+    return this.monitor(C.RTMGRP_LINK, 'watching links', (err, buf) => deliverLinkEvents(listener, err, buf));
+  }
+
+  watchEntries(listener: (event: EntryEvent) => void): () => void {
+    const groups = C.RTMGRP_NEIGH | C.RTMGRP_IPV4_ROUTE | C.RTMGRP_IPV6_ROUTE;
+    return this.monitor(groups, 'watching neighbours and routes', (err, buf) => deliverEntryEvents(listener, err, buf));
+  }
+
+  private monitor(groups: number, ctx: string, cb: (err: Error | null, buf: Buffer | null) => void): () => void {
     let mon: RawMonitor | null = null;
     try {
-      mon = new this.addon.NlMonitor(this.netns, C.RTMGRP_LINK, (err, buf) => deliverLinkEvents(listener, err, buf));
+      mon = new this.addon.NlMonitor(this.netns, groups, cb);
     } catch (e) {
-      throw fromAddonError(e, 'watching links');
+      throw fromAddonError(e, ctx);
     }
     this.monitors.add(mon);
     return () => {
@@ -217,6 +226,32 @@ function deliverLinkEvents(listener: (event: LinkEvent) => void, err: Error | nu
     const link = decodeLink(m);
     if (link) listener({ type: m.type === C.RTM_DELLINK ? 'deleted' : 'changed', link });
   }
+}
+
+function deliverEntryEvents(listener: (event: EntryEvent) => void, err: Error | null, buf: Buffer | null): void {
+  if (err || !buf) {
+    listener({ type: 'overflow' });
+    return;
+  }
+  for (const m of splitMessages(buf)) {
+    const e = decodeEntryEvent(m);
+    if (e) listener(e);
+  }
+}
+
+function decodeEntryEvent(m: RawMsg): EntryEvent | null {
+  if (m.type === C.RTM_NEWROUTE || m.type === C.RTM_DELROUTE) {
+    const route = decodeRoute(m);
+    return route && { type: 'route', deleted: m.type === C.RTM_DELROUTE, route };
+  }
+  if (m.type !== C.RTM_NEWNEIGH && m.type !== C.RTM_DELNEIGH) return null;
+  const deleted = m.type === C.RTM_DELNEIGH;
+  if (m.body.length >= 1 && m.body.readUInt8(0) === C.AF_BRIDGE) {
+    const fdb = decodeFdb(m);
+    return fdb && { type: 'fdb', deleted, fdb };
+  }
+  const neigh = decodeNeigh(m);
+  return neigh && { type: 'neigh', deleted, neigh };
 }
 
 function checkVxlanSpec(s: VxlanLinkSpec): VxlanLinkSpec {

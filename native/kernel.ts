@@ -142,6 +142,27 @@ class KernelNative extends NativeBase implements Native {
     return a.msgs.map(decodeRoute).filter((r): r is Route => r !== null);
   }
 
+  override async routeGetMany(dsts: readonly string[]): Promise<Array<Route[] | NativeError>> {
+    const out: Array<Route[] | NativeError> = [];
+    const valid: Array<{ i: number; dst: string; family: Family }> = [];
+    dsts.forEach((dst, i) => {
+      try {
+        const family = checkIP('route get', 'dst', dst);
+        valid.push({ i, dst: canonicalIP(dst), family });
+      } catch (e) {
+        out[i] = e as NativeError;
+      }
+    });
+    const answers = await this.transport.request(`route get ${valid.length} destinations`, (w, next) => {
+      for (const v of valid) E.encodeRouteGet(w, v.dst, v.family, next());
+    });
+    answers.forEach((a, k) => {
+      const v = valid[k]!;
+      out[v.i] = answerError(a, 'RTM_GETROUTE', `route get ${v.dst}`) ?? a.msgs.map(decodeRoute).filter((r): r is Route => r !== null);
+    });
+    return out;
+  }
+
   neighList(filter: { ifindex?: number; family?: Family } = {}): Promise<Neigh[]> {
     const family = checkFamily('neigh list', filter.family);
     const ifindex = filter.ifindex === undefined ? undefined : checkIndex('neigh list', filter.ifindex);

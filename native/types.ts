@@ -213,6 +213,11 @@ export interface Native {
   routeList(filter?: { family?: Family; table?: number; ifindex?: number }): Promise<Route[]>;
   /** The route the kernel would use for `dst` (like `ip route get`). ENETUNREACH when there is none. */
   routeGet(dst: string): Promise<Route[]>;
+  /**
+   * `routeGet` for each of `dsts` in one batch: per destination its routes or its NativeError
+   * (ENETUNREACH, EINVAL for a bad address). Rejects only when the channel to the kernel fails.
+   */
+  routeGetMany(dsts: readonly string[]): Promise<Array<Route[] | NativeError>>;
   neighList(filter?: { ifindex?: number; family?: Family }): Promise<Neigh[]>;
   fdbList(filter?: { ifindex?: number }): Promise<FdbEntry[]>;
 

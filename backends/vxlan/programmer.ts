@@ -29,8 +29,11 @@ export async function applyWithRetry(native: Native, ops: readonly Op[]): Promis
   return results;
 }
 
-/** Installs every group; resolves with the groups that failed (already undone). */
-export async function installGroups(native: Native, groups: readonly Entry[][]): Promise<GroupFailure[]> {
+/**
+ * Installs every group; resolves with the groups that failed (already undone: all or none). `keep`
+ * names entries the undo must leave alone because another installed group holds them too.
+ */
+export async function installGroups(native: Native, groups: readonly Entry[][], keep: (e: Entry) => boolean = () => false): Promise<GroupFailure[]> {
   const failures: GroupFailure[] = [];
   let active = groups.map((_, i) => i).filter((i) => groups[i]!.length > 0);
   const undo: Op[] = [];
@@ -44,7 +47,7 @@ export async function installGroups(native: Native, groups: readonly Entry[][]):
       const g = now[k]!;
       failed.add(g);
       failures.push({ group: g, entry: groups[g]![step]!, error: err });
-      for (let s = step - 1; s >= 0; s--) undo.push(deleteOp(groups[g]![s]!));
+      for (let s = step - 1; s >= 0; s--) if (!keep(groups[g]![s]!)) undo.push(deleteOp(groups[g]![s]!));
     });
     active = now.filter((i) => !failed.has(i));
   }

@@ -72,3 +72,26 @@ export function describeEntryEvents(makeEnv: () => Promise<ContractEnv>): void {
     });
   });
 }
+
+/** routeGetMany answers like routeGet per destination, errors included, in one call. */
+export function describeRouteGetMany(makeEnv: () => Promise<ContractEnv>): void {
+  describe('routeGetMany', () => {
+    let env: ContractEnv;
+    beforeEach(async () => {
+      env = await makeEnv();
+    });
+    afterEach(async () => {
+      await env?.teardown();
+    });
+
+    it('answers each destination as routeGet does, with a per-destination error', async () => {
+      const n = env.native;
+      const [a, b, c] = await n.routeGetMany(['198.18.0.7', '203.0.113.9', 'not-an-ip']);
+      expect(a).to.deep.equal(await n.routeGet('198.18.0.7'));
+      expect(Array.isArray(a) && a[0]).to.include({ gateway: null, ifindex: env.eth0.index });
+      expect(b).to.have.property('code', 'ENETUNREACH');
+      expect(c).to.have.property('code', 'EINVAL');
+      expect(await n.routeGetMany([])).to.deep.equal([]);
+    });
+  });
+}

@@ -1,6 +1,6 @@
 import { FakeNative } from '../../native/fake.js';
 import { type ContractEnv, describeContract } from './contract.js';
-import { describeEntryEvents } from './contract-entries.js';
+import { describeEntryEvents, describeRouteGetMany } from './contract-entries.js';
 
 describe('native contract: FakeNative', () => {
   const makeEnv = async (): Promise<ContractEnv> => {
@@ -16,4 +16,5 @@ describe('native contract: FakeNative', () => {
   };
   describeContract(makeEnv);
   describeEntryEvents(makeEnv);
+  describeRouteGetMany(makeEnv);
 });

@@ -1,7 +1,7 @@
 import { openNative } from '../../native/kernel.js';
 import { TestBed } from '../helpers/netns.js';
 import { type ContractEnv, describeContract } from './contract.js';
-import { describeEntryEvents } from './contract-entries.js';
+import { describeEntryEvents, describeRouteGetMany } from './contract-entries.js';
 
 describe('native contract: kernel in a fresh network namespace @netns', function () {
   this.timeout(20000);
@@ -31,4 +31,5 @@ describe('native contract: kernel in a fresh network namespace @netns', function
   };
   describeContract(makeEnv);
   describeEntryEvents(makeEnv);
+  describeRouteGetMany(makeEnv);
 });

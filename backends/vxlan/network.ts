@@ -14,14 +14,14 @@ import { type FamilyDevice, recreateDevice, reconfigureAddress } from './family-
 import { planPass } from './full-pass.js';
 import { PeerGroups } from './groups.js';
 import type { Group } from './owners.js';
-import { type Peer, directReachability, groupKey, peerEntries, peerFamilies, peerKey } from './peers.js';
+import { type Peer, groupKey, peerEntries, peerKey } from './peers.js';
+import { logPeers, toPeers } from './peer-batch.js';
 import { installGroups, removeEntries } from './programmer.js';
 import { damagedKey } from './repair.js';
 import type { VxlanNetworkDeps } from './network-deps.js';
 
 export type { VxlanNetworkDeps, VxlanNetworkOptions } from './network-deps.js';
 
-const VERBOSE_PEER_LOG_LIMIT = 20;
 const DEFAULT_FULL_PASS_MS = 5 * 60_000;
 const RETRY_FAILED_MS = 10_000;
 
@@ -205,32 +205,13 @@ export class VxlanNetwork implements Network {
     });
   }
 
-  /** Leases as peers (null with a warning when unusable), DirectRouting decided in one batched lookup. */
-  private async toPeers(leases: readonly Lease[]): Promise<Map<string, Peer | null>> {
-    const out = new Map<string, Peer | null>();
-    for (const lease of leases) {
-      const fams = peerFamilies(lease, this.d.devices.map((x) => x.family));
-      if (typeof fams !== 'string') {
-        out.set(peerKey(lease), { key: peerKey(lease), lease, families: fams });
-        continue;
-      }
-      const v6 = lease.ipv6Subnet ? ` v6Subnet(${lease.ipv6Subnet})` : '';
-      this.d.logger.warn(`ignoring non-usable lease v4Subnet(${lease.subnet})${v6}: ${fams}`);
-      out.set(peerKey(lease), null);
-    }
-    if (!this.d.config.directRouting) return out;
-    const pfs = [...out.values()].flatMap((p) => p?.families ?? []);
-    const direct = await directReachability(this.d.native, pfs.map((pf) => pf.publicIP));
-    for (const pf of pfs) pf.direct = direct.get(pf.publicIP) === true;
-    return out;
-  }
-
   /** Applies a batch of lease events: the last event per subnet wins; deletions go before additions. */
   private async handleBatch(events: readonly LeaseEvent[]): Promise<void> {
     const latest = new Map<string, LeaseEvent>();
     for (const e of events) latest.set(peerKey(e.lease), e);
     latest.delete(peerKey(this.lease));
-    const next = await this.toPeers([...latest.values()].filter((e) => e.type === 'added').map((e) => e.lease));
+    const adds = [...latest.values()].filter((e) => e.type === 'added').map((e) => e.lease);
+    const next = await toPeers(this.d.native, adds, this.d.devices.map((x) => x.family), this.d.config.directRouting, this.d.logger);
     const orphans: Entry[] = [];
     const install: Group[] = [];
     const added: Peer[] = [];
@@ -252,7 +233,7 @@ export class VxlanNetwork implements Network {
     install.push(...this.groups.unblock());
     await this.removeUnwanted(orphans);
     await this.install(install);
-    this.logPeers(added, removed);
+    logPeers(this.d.logger, added, removed, this.peers.size);
   }
 
   /** Wants the peer's groups; a group that would overwrite an older lease's entry is held back. */
@@ -275,16 +256,6 @@ export class VxlanNetwork implements Network {
   private devName(e: Entry): string {
     const idx = e.ifindex;
     return this.d.devices.find((x) => x.link.index === idx)?.spec.name ?? `#${idx}`;
-  }
-
-  private logPeers(added: readonly Peer[], removed: readonly Peer[]): void {
-    const log = this.d.logger;
-    const each = added.length + removed.length <= VERBOSE_PEER_LOG_LIMIT ? log.info.bind(log) : log.debug.bind(log);
-    for (const p of added) {
-      for (const pf of p.families) each(`peer added: ${pf.subnet} at ${pf.publicIP}${pf.direct ? ' (direct route)' : ` VTEP MAC ${pf.vtepMac}`}`);
-    }
-    for (const p of removed) each(`peer removed: ${p.key}`);
-    if (added.length + removed.length > VERBOSE_PEER_LOG_LIMIT) log.info(`peers: ${added.length} added or updated, ${removed.length} removed; ${this.peers.size} in all`);
   }
 
   /** One full pass over every family: device present, entries complete, nothing stale. */

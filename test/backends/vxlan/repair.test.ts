@@ -143,4 +143,16 @@ describe('vxlan repair (fake native)', () => {
     expect(order(/peer added: 10.252.0.0\/24/)).to.be.greaterThan(-1);
     expect(order(/peer added: 10.252.0.0\/24/)).to.be.lessThan(order(/reconcile flannel.1/));
   });
+
+  it('refuses a bad FLANNEL_TS_VXLAN_FULL_PASS_SECONDS naming the variable and the value', async () => {
+    process.env.FLANNEL_TS_VXLAN_FULL_PASS_SECONDS = 'soon';
+    try {
+      await startHarness(undefined, { options: {} });
+      expect.fail('accepted a bad period');
+    } catch (e) {
+      expect((e as Error).message).to.equal('FLANNEL_TS_VXLAN_FULL_PASS_SECONDS must be a whole number of seconds from 1 to 86400 (FLANNEL_TS_VXLAN_FULL_PASS_SECONDS="soon")');
+    } finally {
+      delete process.env.FLANNEL_TS_VXLAN_FULL_PASS_SECONDS;
+    }
+  });
 });

@@ -155,4 +155,17 @@ describe('vxlan repair (fake native)', () => {
       delete process.env.FLANNEL_TS_VXLAN_FULL_PASS_SECONDS;
     }
   });
+
+  it('with DirectRouting, looks up a whole batch of peers in one request, and puts back a deleted direct route', async () => {
+    h = await startHarness({ Type: 'vxlan', DirectRouting: true }, { options: QUIET });
+    let lookups = 0;
+    const many = h.native.routeGetMany.bind(h.native);
+    h.native.routeGetMany = (dsts) => (lookups++, many(dsts));
+    h.store.emit(Array.from({ length: 40 }, (_, i) => ({ type: 'added' as const, lease: remoteLease(`10.244.${10 + i}.0/24`, `198.18.0.${10 + i}`, MAC_A) })));
+    await until(() => h!.network.peerCount === 40, 'peers');
+    await h.network.whenIdle();
+    expect(lookups).to.equal(1);
+    await h.native.routeDelete({ dst: '10.244.12.0/24' });
+    await until(() => h!.native.state.routes.some((r) => r.dst === '10.244.12.0/24' && r.gateway === '198.18.0.12'), 'the direct route back');
+  });
 });

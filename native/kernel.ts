@@ -65,7 +65,7 @@ class KernelNative extends NativeBase implements Native {
     for (let attempt = 1; ; attempt++) {
       const a = await this.single(ctx, 'RTM_GET', (w, seq) => E.encodeDump(w, what, seq, f));
       if (a.interrupted && attempt < DUMP_RETRIES) continue;
-      return a.msgs.map(decode).filter((x): x is T => x !== null);
+      return decodeYielding(a.msgs, decode);
     }
   }
 
@@ -230,6 +230,19 @@ class KernelNative extends NativeBase implements Native {
     this.monitors.clear();
     await this.transport.close();
   }
+}
+
+const DECODE_CHUNK = 1000;
+
+/** Decodes a dump in chunks, yielding to the event loop between them: 15000 entries never block it long. */
+async function decodeYielding<T>(msgs: readonly RawMsg[], decode: (m: RawMsg) => T | null): Promise<T[]> {
+  const out: T[] = [];
+  for (let i = 0; i < msgs.length; i++) {
+    const x = decode(msgs[i]!);
+    if (x !== null) out.push(x);
+    if (i % DECODE_CHUNK === DECODE_CHUNK - 1) await new Promise((r) => setImmediate(r));
+  }
+  return out;
 }
 
 function opSyscall(op: NOp): string {

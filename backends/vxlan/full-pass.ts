@@ -6,7 +6,8 @@
 import type { Native } from '../../native/types.js';
 import { type Entry, entryFamily, entryKey, sameEntry } from './entries.js';
 import type { PeerGroups } from './groups.js';
-import { type OwnedScope, ownedEntries, readKernel } from './reconcile.js';
+import { RT_TABLE_MAIN } from '../../native/types.js';
+import { type OwnedScope, ownedEntries } from './reconcile.js';
 
 export interface PassPlan {
   /** Kernel keys of wanted entries that were missing or different. */
@@ -27,8 +28,15 @@ const CHUNK = 1000;
 
 /** Compares the kernel with the groups for one family. Reads only; rejects when a dump fails. */
 export async function planPass(ctx: PassContext): Promise<PassPlan> {
-  const kernel = await readKernel(ctx.native, ctx.scope.ifindex, ctx.scope.family);
+  // One dump at a time with a pause after each: a lease batch waits for one dump at most.
+  const { ifindex, family } = ctx.scope;
+  const neighs = await ctx.native.neighList({ ifindex, family });
   await ctx.pause();
+  const fdb = await ctx.native.fdbList({ ifindex });
+  await ctx.pause();
+  const routes = await ctx.native.routeList({ family, table: RT_TABLE_MAIN });
+  await ctx.pause();
+  const kernel = { neighs, fdb, routes };
   const have = new Map<string, Entry>();
   let n = 0;
   for (const e of ownedEntries(kernel, ctx.scope)) {

@@ -1,10 +1,16 @@
 // What the kernel binding and the fake share: the one-op forms of `apply`, built on `apply` itself so
 // that both implementations batch and report errors the same way.
 import type { NativeError } from './errors.js';
-import type { FdbSpec, Native, NeighSpec, Op, RouteSpec } from './types.js';
+import type { FdbSpec, Native, NeighSpec, Op, Route, RouteSpec } from './types.js';
 
 export abstract class NativeBase {
   abstract apply(ops: readonly Op[]): Promise<Array<NativeError | null>>;
+  abstract routeGet(dst: string): Promise<Route[]>;
+
+  /** `routeGet` for many destinations at once; the kernel binding sends them in one batch. */
+  routeGetMany(dsts: readonly string[]): Promise<Array<Route[] | NativeError>> {
+    return Promise.all(dsts.map((d) => this.routeGet(d).catch((e: unknown) => e as NativeError)));
+  }
 
   private async one(op: Op): Promise<void> {
     const [err] = await this.apply([op]);

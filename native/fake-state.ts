@@ -7,13 +7,65 @@ import type { NFdb, NNeigh, NRoute } from './ops.js';
 import type { Addr, FdbEntry, Link, Neigh, Route } from './types.js';
 import { NUD_PERMANENT, RTN_BLACKHOLE, RTN_UNICAST, RTPROT_BOOT, RTPROT_KERNEL, RT_SCOPE_LINK, RT_SCOPE_UNIVERSE, RT_TABLE_MAIN } from './types.js';
 
+/** Entries in insertion order, found by key in O(1) (several per key: routes of different metrics). */
+class Keyed<T> {
+  private readonly m = new Map<string, T[]>();
+  constructor(readonly key: (x: T) => string) {}
+  all(): T[] {
+    const out: T[] = [];
+    for (const b of this.m.values()) for (const x of b) out.push(x);
+    return out;
+  }
+  reset(items: readonly T[]): void {
+    this.m.clear();
+    for (const x of items) this.bucket(this.key(x)).push(x);
+  }
+  bucket(k: string): T[] {
+    let b = this.m.get(k);
+    if (!b) this.m.set(k, (b = []));
+    return b;
+  }
+  find(k: string): readonly T[] {
+    return this.m.get(k) ?? [];
+  }
+  remove(k: string, x: T): void {
+    const b = this.m.get(k);
+    if (!b) return;
+    b.splice(b.indexOf(x), 1);
+    if (b.length === 0) this.m.delete(k);
+  }
+}
+
+const routeKey = (family: number, table: number, dst: string): string => `${family} ${table} ${dst}`;
+
 export class FakeState {
   links = new Map<number, Link>();
   addrs: Addr[] = [];
-  routes: Route[] = [];
-  neighs: Neigh[] = [];
-  fdb: FdbEntry[] = [];
   nextIndex = 1;
+  // Indexed, so that a test of N peers costs O(N) here too (complexity checks run on this fake).
+  private readonly routeT = new Keyed<Route>((r) => routeKey(r.family, r.table, r.dst));
+  private readonly neighT = new Keyed<Neigh>((n) => `${n.ifindex} ${n.ip}`);
+  private readonly fdbT = new Keyed<FdbEntry>((f) => `${f.ifindex} ${f.mac}`);
+
+  /** Copies of the lists; assigning replaces the contents (tests use that to lose entries silently). */
+  get routes(): Route[] {
+    return this.routeT.all();
+  }
+  set routes(v: Route[]) {
+    this.routeT.reset(v);
+  }
+  get neighs(): Neigh[] {
+    return this.neighT.all();
+  }
+  set neighs(v: Neigh[]) {
+    this.neighT.reset(v);
+  }
+  get fdb(): FdbEntry[] {
+    return this.fdbT.all();
+  }
+  set fdb(v: FdbEntry[]) {
+    this.fdbT.reset(v);
+  }
 
   link(index: number, ctx: string, syscall: string): Link {
     const l = this.links.get(index);
@@ -62,7 +114,7 @@ export class FakeState {
    * metric is overwritten whatever its type. (The kernel would also overwrite a connected route of the
    * same dst and metric 0; the fake derives those from addresses and does not model that.)
    */
-  routeReplace(r: NRoute, ctx: string): void {
+  routeReplace(r: NRoute, ctx: string): Route {
     const blackhole = r.type === 'blackhole';
     const ifindex = blackhole ? 0 : this.resolveNexthop(r, ctx);
     const route: Route = {
@@ -78,9 +130,11 @@ export class FakeState {
       metric: r.metric ?? 0,
       prefsrc: null,
     };
-    const i = this.routes.findIndex((x) => x.dst === route.dst && x.table === route.table && x.metric === route.metric && x.family === r.family);
-    if (i >= 0) this.routes[i] = route;
-    else this.routes.push(route);
+    const b = this.routeT.bucket(this.routeT.key(route));
+    const i = b.findIndex((x) => x.metric === route.metric);
+    if (i >= 0) b[i] = route;
+    else b.push(route);
+    return route;
   }
 
   private resolveNexthop(r: NRoute, ctx: string): number {
@@ -95,53 +149,58 @@ export class FakeState {
     return via.ifindex;
   }
 
-  routeDelete(r: NRoute, ctx: string): void {
+  routeDelete(r: NRoute, ctx: string): Route {
     const dst = `${r.dst}/${r.dstLen}`;
-    const i = this.routes.findIndex(
+    const k = routeKey(r.family, r.table, dst);
+    const hit = this.routeT.find(k).find(
       (x) =>
-        x.family === r.family &&
-        x.dst === dst &&
-        x.table === r.table &&
         (r.gateway === null || x.gateway === r.gateway) &&
         (!r.ifindex || x.ifindex === r.ifindex) &&
         (r.scope === null || x.scope === r.scope) &&
         (r.metric === null || x.metric === r.metric) &&
         (r.type === null || x.type === (r.type === 'blackhole' ? RTN_BLACKHOLE : RTN_UNICAST)),
     );
-    if (i < 0) throw nativeError('ESRCH', 'RTM_DELROUTE', ctx);
-    this.routes.splice(i, 1);
+    if (!hit) throw nativeError('ESRCH', 'RTM_DELROUTE', ctx);
+    this.routeT.remove(k, hit);
+    return hit;
   }
 
-  neighReplace(n: NNeigh, ctx: string): void {
+  neighReplace(n: NNeigh, ctx: string): Neigh {
     this.link(n.ifindex, ctx, 'RTM_NEWNEIGH');
     const entry: Neigh = { ifindex: n.ifindex, family: n.family, ip: n.ip, mac: n.mac, state: NUD_PERMANENT, flags: 0 };
-    const i = this.neighs.findIndex((x) => x.ifindex === n.ifindex && x.ip === n.ip);
-    if (i >= 0) this.neighs[i] = entry;
-    else this.neighs.push(entry);
+    const b = this.neighT.bucket(this.neighT.key(entry));
+    b[0] = entry;
+    return entry;
   }
 
-  neighDelete(n: NNeigh, ctx: string): void {
+  neighDelete(n: NNeigh, ctx: string): Neigh {
     this.link(n.ifindex, ctx, 'RTM_DELNEIGH');
-    const i = this.neighs.findIndex((x) => x.ifindex === n.ifindex && x.ip === n.ip);
-    if (i < 0) throw nativeError('ENOENT', 'RTM_DELNEIGH', ctx);
-    this.neighs.splice(i, 1);
+    const k = `${n.ifindex} ${n.ip}`;
+    const hit = this.neighT.find(k)[0];
+    if (!hit) throw nativeError('ENOENT', 'RTM_DELNEIGH', ctx);
+    this.neighT.remove(k, hit);
+    return hit;
   }
 
-  fdbReplace(f: NFdb, ctx: string): void {
+  fdbReplace(f: NFdb, ctx: string): FdbEntry {
     const link = this.link(f.ifindex, ctx, 'RTM_NEWNEIGH');
     if (link.kind !== 'vxlan') throw nativeError('EOPNOTSUPP', 'RTM_NEWNEIGH', ctx);
     const entry: FdbEntry = { ifindex: f.ifindex, mac: f.mac, dst: f.dst, self: true, state: NUD_PERMANENT, vni: null };
-    const i = this.fdb.findIndex((x) => x.ifindex === f.ifindex && x.mac === f.mac);
-    if (i >= 0) this.fdb[i] = entry;
-    else this.fdb.push(entry);
+    const b = this.fdbT.bucket(this.fdbT.key(entry));
+    b[0] = entry;
+    return entry;
   }
 
-  fdbDelete(f: NFdb, ctx: string): void {
+  /** The entry removed, or null for the no-op case. */
+  fdbDelete(f: NFdb, ctx: string): FdbEntry | null {
     this.link(f.ifindex, ctx, 'RTM_DELNEIGH');
-    const i = this.fdb.findIndex((x) => x.ifindex === f.ifindex && x.mac === f.mac);
-    if (i < 0) throw nativeError('ENOENT', 'RTM_DELNEIGH', ctx);
+    const k = `${f.ifindex} ${f.mac}`;
+    const hit = this.fdbT.find(k)[0];
+    if (!hit) throw nativeError('ENOENT', 'RTM_DELNEIGH', ctx);
     // Like vxlan_fdb_delete: a known MAC with another dst is a successful no-op.
-    if (f.dst === null || this.fdb[i]!.dst === f.dst) this.fdb.splice(i, 1);
+    if (f.dst !== null && hit.dst !== f.dst) return null;
+    this.fdbT.remove(k, hit);
+    return hit;
   }
 
   /** A link going down loses its neighbours (even permanent ones) and its routes; FDB entries stay. */

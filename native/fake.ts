@@ -8,7 +8,7 @@ import { NativeBase } from './base.js';
 import { type NativeError, nativeError } from './errors.js';
 import { FakeState } from './fake-state.js';
 import { type NOp, describeOp, normalizeOp } from './ops.js';
-import type { Addr, AddrSpec, FdbEntry, Family, Link, LinkChange, LinkEvent, Native, Neigh, Op, Route, VxlanLinkSpec } from './types.js';
+import type { Addr, AddrSpec, EntryEvent, FdbEntry, Family, Link, LinkChange, LinkEvent, Native, Neigh, Op, Route, VxlanLinkSpec } from './types.js';
 import { RTN_BLACKHOLE, RT_SCOPE_LINK, RT_TABLE_MAIN } from './types.js';
 import { checkCIDR, checkIP, checkIfName, checkIndex, checkInt, checkMAC, checkSysctlKey } from './validate.js';
 
@@ -22,6 +22,7 @@ export class FakeNative extends NativeBase implements Native {
   applyCalls = 0;
   opsApplied = 0;
   private readonly listeners = new Set<(e: LinkEvent) => void>();
+  private readonly entryListeners = new Set<(e: EntryEvent) => void>();
   private closed = false;
 
   constructor() {
@@ -169,25 +170,56 @@ export class FakeNative extends NativeBase implements Native {
   async apply(ops: readonly Op[]): Promise<Array<NativeError | null>> {
     this.check(`apply ${ops.length} ops`);
     this.applyCalls++;
-    return ops.map((op) => {
+    const events: EntryEvent[] = [];
+    const results = ops.map((op) => {
       try {
         const n = normalizeOp(op);
         const fault = this.faults.map((rule) => rule(op)).find((c) => c !== null);
         if (fault) throw nativeError(fault, 'fault injection', describeOp(n));
-        this.execute(n);
+        const e = this.execute(n);
+        if (e) events.push(e);
         this.opsApplied++;
         return null;
       } catch (e) {
         return e as NativeError;
       }
     });
+    this.emitEntries(events);
+    return results;
   }
 
-  private execute(op: NOp): void {
+  /** Applies one op to the state; the notification the kernel would send for it, if any. */
+  private execute(op: NOp): EntryEvent | null {
     const ctx = describeOp(op);
-    if (op.kind === 'route') op.del ? this.state.routeDelete(op.route, ctx) : this.state.routeReplace(op.route, ctx);
-    else if (op.kind === 'neigh') op.del ? this.state.neighDelete(op.neigh, ctx) : this.state.neighReplace(op.neigh, ctx);
-    else op.del ? this.state.fdbDelete(op.fdb, ctx) : this.state.fdbReplace(op.fdb, ctx);
+    const deleted = op.del;
+    if (op.kind === 'route') {
+      const route = { ...(op.del ? this.state.routeDelete(op.route, ctx) : this.state.routeReplace(op.route, ctx)) };
+      return { type: 'route', deleted, route };
+    }
+    if (op.kind === 'neigh') {
+      const neigh = { ...(op.del ? this.state.neighDelete(op.neigh, ctx) : this.state.neighReplace(op.neigh, ctx)) };
+      return { type: 'neigh', deleted, neigh };
+    }
+    const fdb = op.del ? this.state.fdbDelete(op.fdb, ctx) : this.state.fdbReplace(op.fdb, ctx);
+    return fdb && { type: 'fdb', deleted, fdb: { ...fdb } };
+  }
+
+  /** Delivers one apply's notifications later, in order, as the kernel's monitor socket would. */
+  private emitEntries(events: readonly EntryEvent[]): void {
+    if (events.length === 0) return;
+    for (const l of [...this.entryListeners]) setImmediate(() => events.forEach((e) => this.entryListeners.has(l) && l(e)));
+  }
+
+  /** Test-only: tell entry watchers that notifications were lost, as a full monitor socket does. */
+  overflowEntries(): void {
+    this.emitEntries([{ type: 'overflow' }]);
+  }
+
+  watchEntries(listener: (event: EntryEvent) => void): () => void {
+    this.check('watch entries');
+    const own = (e: EntryEvent): void => listener(e);
+    this.entryListeners.add(own);
+    return () => void this.entryListeners.delete(own);
   }
 
   watchLinks(listener: (event: LinkEvent) => void): () => void {
@@ -208,6 +240,7 @@ export class FakeNative extends NativeBase implements Native {
   async close(): Promise<void> {
     this.closed = true;
     this.listeners.clear();
+    this.entryListeners.clear();
   }
 }
 

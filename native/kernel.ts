@@ -11,7 +11,7 @@ import * as E from './netlink/encode.js';
 import { type Answer, Transport, answerError } from './netlink/transport.js';
 import type { MsgWriter } from './netlink/writer.js';
 import { type NOp, describeOp, normalizeOp } from './ops.js';
-import type { Addr, AddrSpec, FdbEntry, Family, Link, LinkChange, LinkEvent, Native, Neigh, Op, Route, VxlanLinkSpec } from './types.js';
+import type { Addr, AddrSpec, EntryEvent, FdbEntry, Family, Link, LinkChange, LinkEvent, Native, Neigh, Op, Route, VxlanLinkSpec } from './types.js';
 import { RT_TABLE_MAIN } from './types.js';
 import { checkCIDR, checkFamily, checkIP, checkIfName, checkIndex, checkInt, checkMAC, checkSysctlKey } from './validate.js';
 
@@ -65,7 +65,7 @@ class KernelNative extends NativeBase implements Native {
     for (let attempt = 1; ; attempt++) {
       const a = await this.single(ctx, 'RTM_GET', (w, seq) => E.encodeDump(w, what, seq, f));
       if (a.interrupted && attempt < DUMP_RETRIES) continue;
-      return a.msgs.map(decode).filter((x): x is T => x !== null);
+      return decodeYielding(a.msgs, decode);
     }
   }
 
@@ -142,6 +142,27 @@ class KernelNative extends NativeBase implements Native {
     return a.msgs.map(decodeRoute).filter((r): r is Route => r !== null);
   }
 
+  override async routeGetMany(dsts: readonly string[]): Promise<Array<Route[] | NativeError>> {
+    const out: Array<Route[] | NativeError> = [];
+    const valid: Array<{ i: number; dst: string; family: Family }> = [];
+    dsts.forEach((dst, i) => {
+      try {
+        const family = checkIP('route get', 'dst', dst);
+        valid.push({ i, dst: canonicalIP(dst), family });
+      } catch (e) {
+        out[i] = e as NativeError;
+      }
+    });
+    const answers = await this.transport.request(`route get ${valid.length} destinations`, (w, next) => {
+      for (const v of valid) E.encodeRouteGet(w, v.dst, v.family, next());
+    });
+    answers.forEach((a, k) => {
+      const v = valid[k]!;
+      out[v.i] = answerError(a, 'RTM_GETROUTE', `route get ${v.dst}`) ?? a.msgs.map(decodeRoute).filter((r): r is Route => r !== null);
+    });
+    return out;
+  }
+
   neighList(filter: { ifindex?: number; family?: Family } = {}): Promise<Neigh[]> {
     const family = checkFamily('neigh list', filter.family);
     const ifindex = filter.ifindex === undefined ? undefined : checkIndex('neigh list', filter.ifindex);
@@ -174,11 +195,20 @@ class KernelNative extends NativeBase implements Native {
   }
 
   watchLinks(listener: (event: LinkEvent) => void): () => void {
+    return this.monitor(C.RTMGRP_LINK, 'watching links', (err, buf) => deliverLinkEvents(listener, err, buf));
+  }
+
+  watchEntries(listener: (event: EntryEvent) => void): () => void {
+    const groups = C.RTMGRP_NEIGH | C.RTMGRP_IPV4_ROUTE | C.RTMGRP_IPV6_ROUTE;
+    return this.monitor(groups, 'watching neighbours and routes', (err, buf) => deliverEntryEvents(listener, err, buf));
+  }
+
+  private monitor(groups: number, ctx: string, cb: (err: Error | null, buf: Buffer | null) => void): () => void {
     let mon: RawMonitor | null = null;
     try {
-      mon = new this.addon.NlMonitor(this.netns, C.RTMGRP_LINK, (err, buf) => deliverLinkEvents(listener, err, buf));
+      mon = new this.addon.NlMonitor(this.netns, groups, cb);
     } catch (e) {
-      throw fromAddonError(e, 'watching links');
+      throw fromAddonError(e, ctx);
     }
     this.monitors.add(mon);
     return () => {
@@ -202,6 +232,19 @@ class KernelNative extends NativeBase implements Native {
   }
 }
 
+const DECODE_CHUNK = 1000;
+
+/** Decodes a dump in chunks, yielding to the event loop between them: 15000 entries never block it long. */
+async function decodeYielding<T>(msgs: readonly RawMsg[], decode: (m: RawMsg) => T | null): Promise<T[]> {
+  const out: T[] = [];
+  for (let i = 0; i < msgs.length; i++) {
+    const x = decode(msgs[i]!);
+    if (x !== null) out.push(x);
+    if (i % DECODE_CHUNK === DECODE_CHUNK - 1) await new Promise((r) => setImmediate(r));
+  }
+  return out;
+}
+
 function opSyscall(op: NOp): string {
   const kind = op.kind === 'route' ? 'ROUTE' : 'NEIGH';
   return `RTM_${op.del ? 'DEL' : 'NEW'}${kind}`;
@@ -217,6 +260,32 @@ function deliverLinkEvents(listener: (event: LinkEvent) => void, err: Error | nu
     const link = decodeLink(m);
     if (link) listener({ type: m.type === C.RTM_DELLINK ? 'deleted' : 'changed', link });
   }
+}
+
+function deliverEntryEvents(listener: (event: EntryEvent) => void, err: Error | null, buf: Buffer | null): void {
+  if (err || !buf) {
+    listener({ type: 'overflow' });
+    return;
+  }
+  for (const m of splitMessages(buf)) {
+    const e = decodeEntryEvent(m);
+    if (e) listener(e);
+  }
+}
+
+function decodeEntryEvent(m: RawMsg): EntryEvent | null {
+  if (m.type === C.RTM_NEWROUTE || m.type === C.RTM_DELROUTE) {
+    const route = decodeRoute(m);
+    return route && { type: 'route', deleted: m.type === C.RTM_DELROUTE, route };
+  }
+  if (m.type !== C.RTM_NEWNEIGH && m.type !== C.RTM_DELNEIGH) return null;
+  const deleted = m.type === C.RTM_DELNEIGH;
+  if (m.body.length >= 1 && m.body.readUInt8(0) === C.AF_BRIDGE) {
+    const fdb = decodeFdb(m);
+    return fdb && { type: 'fdb', deleted, fdb };
+  }
+  const neigh = decodeNeigh(m);
+  return neigh && { type: 'neigh', deleted, neigh };
 }
 
 function checkVxlanSpec(s: VxlanLinkSpec): VxlanLinkSpec {

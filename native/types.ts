@@ -181,6 +181,17 @@ export type LinkEvent =
   /** The kernel dropped notifications (socket overflow): the listener must re-read what it cares about. */
   | { type: 'overflow' };
 
+/**
+ * A neighbour, FDB or route notification (RTM_NEWNEIGH/DELNEIGH with AF_INET/AF_INET6 or AF_BRIDGE,
+ * RTM_NEWROUTE/DELROUTE), whoever made the change, this process included. `overflow`: the kernel
+ * dropped notifications; the listener must re-read what it cares about.
+ */
+export type EntryEvent =
+  | { type: 'neigh'; deleted: boolean; neigh: Neigh }
+  | { type: 'fdb'; deleted: boolean; fdb: FdbEntry }
+  | { type: 'route'; deleted: boolean; route: Route }
+  | { type: 'overflow' };
+
 export interface Native {
   /** The link called `name`, or null when there is none. */
   linkGet(name: string): Promise<Link | null>;
@@ -202,6 +213,11 @@ export interface Native {
   routeList(filter?: { family?: Family; table?: number; ifindex?: number }): Promise<Route[]>;
   /** The route the kernel would use for `dst` (like `ip route get`). ENETUNREACH when there is none. */
   routeGet(dst: string): Promise<Route[]>;
+  /**
+   * `routeGet` for each of `dsts` in one batch: per destination its routes or its NativeError
+   * (ENETUNREACH, EINVAL for a bad address). Rejects only when the channel to the kernel fails.
+   */
+  routeGetMany(dsts: readonly string[]): Promise<Array<Route[] | NativeError>>;
   neighList(filter?: { ifindex?: number; family?: Family }): Promise<Neigh[]>;
   fdbList(filter?: { ifindex?: number }): Promise<FdbEntry[]>;
 
@@ -228,6 +244,12 @@ export interface Native {
    * is called (calling that twice is harmless). Never keeps the process alive on its own.
    */
   watchLinks(listener: (event: LinkEvent) => void): () => void;
+  /**
+   * Calls `listener` for every neighbour, FDB entry and route (any table, both families) that is
+   * added, changed or deleted in this namespace, until the returned function is called (twice is
+   * harmless). Events arrive after the change, in kernel order; never keeps the process alive.
+   */
+  watchEntries(listener: (event: EntryEvent) => void): () => void;
   /** Writes /proc/sys/<key> in this namespace (e.g. "net/ipv6/conf/flannel-v6.1/accept_ra"). */
   writeSysctl(key: string, value: string): Promise<void>;
   /** Releases the kernel sockets after in-flight calls finish. Safe to call twice; later calls reject with EBADF. */

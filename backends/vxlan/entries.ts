@@ -9,10 +9,20 @@ export type Entry =
   /** `ifindex` 0 with `onlink` false is a DirectRouting route (`via <public IP>`, no device). */
   | { kind: 'route'; dst: string; gateway: string; ifindex: number; onlink: boolean };
 
+export const neighKey = (ifindex: number, ip: string): string => `neigh ${ifindex} ${ip}`;
+export const fdbKey = (ifindex: number, mac: string): string => `fdb ${ifindex} ${mac}`;
+export const routeKey = (dst: string): string => `route ${dst}`;
+
 export function entryKey(e: Entry): string {
-  if (e.kind === 'neigh') return `neigh ${e.ifindex} ${e.ip}`;
-  if (e.kind === 'fdb') return `fdb ${e.ifindex} ${e.mac}`;
-  return `route ${e.dst}`;
+  if (e.kind === 'neigh') return neighKey(e.ifindex, e.ip);
+  if (e.kind === 'fdb') return fdbKey(e.ifindex, e.mac);
+  return routeKey(e.dst);
+}
+
+/** The address family an entry serves. */
+export function entryFamily(e: Entry): 4 | 6 {
+  const ip = e.kind === 'fdb' ? e.dst : e.kind === 'neigh' ? e.ip : e.dst;
+  return ip.includes(':') ? 6 : 4;
 }
 
 /** Same key and same content: nothing to do. */
@@ -41,29 +51,4 @@ export function describeEntry(e: Entry, devName: string): string {
   if (e.kind === 'neigh') return `neigh ${e.ip} lladdr ${e.mac} dev ${devName}`;
   if (e.kind === 'fdb') return `fdb ${e.mac} dst ${e.dst} dev ${devName}`;
   return e.ifindex ? `route ${e.dst} via ${e.gateway} dev ${devName} onlink` : `route ${e.dst} via ${e.gateway}`;
-}
-
-/** Counts how many wanted entries share each key, so an entry still wanted by another peer is never deleted. */
-export class KeyCount {
-  private readonly counts = new Map<string, number>();
-  add(entries: readonly Entry[]): void {
-    for (const e of entries) {
-      const k = entryKey(e);
-      this.counts.set(k, (this.counts.get(k) ?? 0) + 1);
-    }
-  }
-  remove(entries: readonly Entry[]): void {
-    for (const e of entries) {
-      const k = entryKey(e);
-      const n = (this.counts.get(k) ?? 0) - 1;
-      if (n > 0) this.counts.set(k, n);
-      else this.counts.delete(k);
-    }
-  }
-  has(e: Entry): boolean {
-    return this.counts.has(entryKey(e));
-  }
-  clear(): void {
-    this.counts.clear();
-  }
 }

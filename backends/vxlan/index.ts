@@ -61,9 +61,20 @@ export function createVxlanBackend(ctx: BackendContext, native: Native, options:
       const devices = specs.map((s, i) => new FamilyDevice(s.family, s, links[i]!, s.family === 4 ? config.network! : config.ipv6Network!, s.family === 4 ? config.subnetLen : config.ipv6SubnetLen));
       for (const dev of devices) dev.link = await configureDevice(native, dev.link, dev.address(lease), dev.spec.mac, ctx.logger);
       const mtu = Math.min(...specs.map((s) => s.mtu));
-      return new VxlanNetwork({ native, store: ctx.store, logger: ctx.logger, config: cfg, devices, lease, mtu, options });
+      const opts = { reconcileIntervalMs: fullPassFromEnv(process.env[FULL_PASS_ENV]), ...options };
+      return new VxlanNetwork({ native, store: ctx.store, logger: ctx.logger, config: cfg, devices, lease, mtu, options: opts });
     },
   };
+}
+
+/** flannel-ts only, for benchmarks and tests of a running daemon: the mean full-pass period in seconds. */
+const FULL_PASS_ENV = 'FLANNEL_TS_VXLAN_FULL_PASS_SECONDS';
+
+function fullPassFromEnv(text: string | undefined): number | undefined {
+  if (text === undefined || text === '') return undefined;
+  const s = Number(text);
+  if (!Number.isInteger(s) || s < 1 || s > 86_400) throw new VxlanConfigError(`${FULL_PASS_ENV} must be a whole number of seconds from 1 to 86400 (${FULL_PASS_ENV}=${JSON.stringify(text)})`, FULL_PASS_ENV);
+  return s * 1000;
 }
 
 function deviceSpecs(ctx: BackendContext, config: NetworkConfig, cfg: VxlanConfig, base: number): DeviceSpec[] {

@@ -1,45 +1,43 @@
 // The running vxlan network: follows the other hosts' leases and keeps their entries in the kernel.
-// Every kernel-changing task (a batch of lease events, a reconcile pass, a device recreation, a change
-// of our own lease) runs one at a time through `serial`, so they never interleave.
+// Every kernel-changing task (a batch of lease events, a repair, a full pass, a device recreation, a
+// change of our own lease) runs one at a time through `serial`, so they never interleave; lease
+// batches that arrive while a full pass is queued or running are applied at its next pause instead.
+//
+// Repair follows the kernel's notifications (Native.watchEntries): when someone deletes or changes an
+// entry a lease wants, that peer's group is applied again. The full pass (full-pass.ts) is the rare
+// safety net: every few minutes, after a notification overflow, and for entries nobody wants.
 import type { Network } from '../backend.js';
-import type { Native } from '../../native/types.js';
+import type { EntryEvent, LinkEvent } from '../../native/types.js';
 import type { Lease, LeaseEvent } from '../../subnet-lease/lease.js';
-import type { Logger } from '../../subnet-lease/log.js';
-import type { LeaseStore } from '../../subnet-lease/store.js';
-import type { VxlanConfig } from './config.js';
-import { type Entry, KeyCount, deleteOp, describeEntry, replaceOp } from './entries.js';
+import { type Entry, describeEntry, entryFamily } from './entries.js';
 import { type FamilyDevice, recreateDevice, reconfigureAddress } from './family-device.js';
-import { type Peer, isDirectlyReachable, peerEntries, peerFamilies, peerKey } from './peers.js';
-import { applyWithRetry, installGroups, removeEntries } from './programmer.js';
-import { diffEntries, readKernel } from './reconcile.js';
+import { planPass } from './full-pass.js';
+import { PeerGroups } from './groups.js';
+import type { Group } from './owners.js';
+import { type Peer, groupKey, peerEntries, peerKey } from './peers.js';
+import { logPeers, toPeers } from './peer-batch.js';
+import { installGroups, removeEntries } from './programmer.js';
+import { damagedKey } from './repair.js';
+import type { VxlanNetworkDeps } from './network-deps.js';
 
-export interface VxlanNetworkOptions {
-  /** Period of the reconcile pass; at most 10 s by the issue. */
-  reconcileIntervalMs?: number;
-  /** Backoff of device recreation: first retry after `initial`, doubling up to `max`. */
-  recreateBackoffMs?: { initial: number; max: number };
-}
+export type { VxlanNetworkDeps, VxlanNetworkOptions } from './network-deps.js';
 
-export interface VxlanNetworkDeps {
-  native: Native;
-  store: LeaseStore;
-  logger: Logger;
-  config: VxlanConfig;
-  devices: FamilyDevice[];
-  lease: Lease;
-  mtu: number;
-  options?: VxlanNetworkOptions;
-}
-
-const VERBOSE_PEER_LOG_LIMIT = 20;
+const DEFAULT_FULL_PASS_MS = 5 * 60_000;
+const RETRY_FAILED_MS = 10_000;
 
 export class VxlanNetwork implements Network {
   lease: Lease;
   readonly mtu: number;
   private readonly peers = new Map<string, Peer>();
-  private readonly wanted = new KeyCount();
+  private readonly groups = new PeerGroups();
   private queue: Promise<void> = Promise.resolve();
-  private reconcilePending = false;
+  private passPending = false;
+  private readonly urgent: Array<() => Promise<void>> = [];
+  private readonly damaged = new Set<string>();
+  private repairPending = false;
+  /** Last failure logged per group, so a failure that persists is named once. */
+  private readonly failed = new Map<string, string>();
+  private readonly timers = new Set<NodeJS.Timeout>();
   private signal: AbortSignal = new AbortController().signal;
 
   constructor(private readonly d: VxlanNetworkDeps) {
@@ -52,7 +50,7 @@ export class VxlanNetwork implements Network {
     return this.peers.size;
   }
 
-  /** Resolves when every task queued so far (lease batches, reconcile, recreation) has finished. */
+  /** Resolves when every task queued so far (lease batches, repairs, passes, recreation) has finished. */
   whenIdle(): Promise<void> {
     return this.queue;
   }
@@ -63,19 +61,18 @@ export class VxlanNetwork implements Network {
    */
   async run(signal: AbortSignal): Promise<void> {
     this.signal = signal;
-    const stopWatch = this.d.native.watchLinks((e) => {
-      if (e.type === 'overflow') this.scheduleReconcile();
-      else if (e.type === 'deleted') this.onLinkDeleted(e.link.index, e.link.name);
-    });
-    let timer: NodeJS.Timeout | undefined;
+    const stopLinks = this.d.native.watchLinks((e) => this.onLinkEvent(e));
+    const stopEntries = this.d.native.watchEntries((e) => this.onEntryEvent(e));
     try {
       for await (const batch of this.d.store.watchLeases(() => this.lease.subnet, signal)) {
-        await this.serial(() => this.handleBatch(batch));
-        timer ??= setInterval(() => this.scheduleReconcile(), this.d.options?.reconcileIntervalMs ?? 10_000);
+        await this.enqueueBatch(batch);
+        if (this.timers.size === 0) this.armFullPass();
       }
     } finally {
-      clearInterval(timer);
-      stopWatch();
+      for (const t of this.timers) clearTimeout(t);
+      this.timers.clear();
+      stopEntries();
+      stopLinks();
       await this.queue;
     }
   }
@@ -92,20 +89,60 @@ export class VxlanNetwork implements Network {
 
   /** Runs `task` after every earlier one; a failing task is logged, never fatal. */
   private serial(task: () => Promise<void>): Promise<void> {
-    const next = this.queue.then(task).catch((e: unknown) => {
-      this.d.logger.error(`vxlan: ${(e as Error).message}`, { error: e });
-    });
+    const next = this.queue.then(task).catch((e: unknown) => this.logTaskError(e));
     this.queue = next;
     return next;
   }
 
-  private scheduleReconcile(): void {
-    if (this.reconcilePending || this.signal.aborted) return;
-    this.reconcilePending = true;
-    void this.serial(async () => {
-      this.reconcilePending = false;
-      await this.reconcile();
+  private logTaskError(e: unknown): void {
+    this.d.logger.error(`vxlan: ${(e as Error).message}`, { error: e });
+  }
+
+  private enqueueBatch(batch: readonly LeaseEvent[]): Promise<void> {
+    if (!this.passPending) return this.serial(() => this.handleBatch(batch));
+    return new Promise((resolve) => {
+      this.urgent.push(() => this.handleBatch(batch).catch((e: unknown) => this.logTaskError(e)).finally(resolve));
     });
+  }
+
+  private async drainUrgent(): Promise<void> {
+    while (this.urgent.length > 0) await this.urgent.shift()!();
+  }
+
+  private later(ms: number, fn: () => void): void {
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      fn();
+    }, ms);
+    this.timers.add(t);
+  }
+
+  /** The next full pass after the mean period ±20 %, so hosts started together do not pass together. */
+  private armFullPass(): void {
+    const mean = this.d.options?.reconcileIntervalMs ?? DEFAULT_FULL_PASS_MS;
+    this.later(mean * (0.8 + 0.4 * Math.random()), () => {
+      this.scheduleFullPass();
+      if (!this.signal.aborted) this.armFullPass();
+    });
+  }
+
+  private scheduleFullPass(): void {
+    if (this.passPending || this.signal.aborted) return;
+    this.passPending = true;
+    void this.serial(async () => {
+      try {
+        await this.drainUrgent();
+        await this.fullPass();
+      } finally {
+        await this.drainUrgent();
+        this.passPending = false;
+      }
+    });
+  }
+
+  private onLinkEvent(e: LinkEvent): void {
+    if (e.type === 'overflow') this.scheduleFullPass();
+    else if (e.type === 'deleted') this.onLinkDeleted(e.link.index, e.link.name);
   }
 
   private onLinkDeleted(index: number, name: string): void {
@@ -115,68 +152,102 @@ export class VxlanNetwork implements Network {
     void this.serial(() => this.recreate(dev));
   }
 
-  private entriesOf(peer: Peer): Entry[] {
-    return peer.families.flatMap((pf) => {
-      const dev = this.d.devices.find((x) => x.family === pf.family);
-      return dev ? peerEntries(pf, dev.link.index) : [];
+  private onEntryEvent(e: EntryEvent): void {
+    if (e.type === 'overflow') return this.scheduleFullPass();
+    const key = damagedKey(e, this.groups.owners, this.d.devices.map((x) => x.link.index));
+    if (key === null) return;
+    this.damaged.add(key);
+    this.scheduleRepair();
+  }
+
+  private scheduleRepair(): void {
+    if (this.repairPending || this.signal.aborted) return;
+    this.repairPending = true;
+    void this.serial(async () => {
+      this.repairPending = false;
+      const keys = [...this.damaged];
+      this.damaged.clear();
+      const groups = this.groups.byEntryKeys(keys);
+      if (groups.length === 0) return;
+      const failures = await this.install(groups);
+      const shown = groups.slice(0, 5).map((g) => g.key).join(', ');
+      this.d.logger.info(`vxlan: repaired ${groups.length - failures} of ${groups.length} peers changed by someone else (${shown})`);
     });
   }
 
-  private groupsOf(peer: Peer): Entry[][] {
-    return peer.families.flatMap((pf) => {
-      const dev = this.d.devices.find((x) => x.family === pf.family);
-      return dev ? [peerEntries(pf, dev.link.index)] : [];
-    });
+  /** Installs groups all or none each; names each failure once; retries failed groups later. */
+  private async install(groups: readonly Group[]): Promise<number> {
+    const failures = await installGroups(this.d.native, groups.map((g) => g.entries), (e) => this.groups.shared(e));
+    const failedKeys = new Set<string>();
+    for (const f of failures) {
+      const g = groups[f.group]!;
+      failedKeys.add(g.key);
+      const what = `${describeEntry(f.entry, this.devName(f.entry))}: ${f.error.message}`;
+      if (this.failed.get(g.key) === what) continue;
+      this.failed.set(g.key, what);
+      this.d.logger.error(`vxlan: could not install ${what}; none of peer ${g.key}'s entries are in place, retrying every ${RETRY_FAILED_MS / 1000} s`);
+    }
+    for (const g of groups) if (!failedKeys.has(g.key)) this.failed.delete(g.key);
+    if (failedKeys.size > 0) this.later(RETRY_FAILED_MS, () => this.retry(failedKeys));
+    return failures.length;
   }
 
-  /** A lease as a peer, or null (with a warning) when this backend cannot use it. */
-  private async toPeer(lease: Lease): Promise<Peer | null> {
-    const fams = peerFamilies(lease, this.d.devices.map((x) => x.family));
-    if (typeof fams === 'string') {
-      const v6 = lease.ipv6Subnet ? ` v6Subnet(${lease.ipv6Subnet})` : '';
-      this.d.logger.warn(`ignoring non-usable lease v4Subnet(${lease.subnet})${v6}: ${fams}`);
-      return null;
-    }
-    if (this.d.config.directRouting) {
-      for (const pf of fams) pf.direct = await isDirectlyReachable(this.d.native, pf.publicIP);
-    }
-    return { key: peerKey(lease), lease, families: fams };
+  private retry(keys: ReadonlySet<string>): void {
+    const groups = [...keys].map((k) => this.groups.get(k)).filter((g): g is Group => g !== undefined);
+    if (groups.length > 0 && !this.signal.aborted) void this.serial(async () => void (await this.install(groups)));
+  }
+
+  /** A peer family's group on our device of that family. */
+  private groupsOf(p: Peer): Group[] {
+    return p.families.flatMap((pf) => {
+      const dev = this.d.devices.find((x) => x.family === pf.family);
+      return dev ? [{ key: groupKey(pf), entries: peerEntries(pf, dev.link.index) }] : [];
+    });
   }
 
   /** Applies a batch of lease events: the last event per subnet wins; deletions go before additions. */
   private async handleBatch(events: readonly LeaseEvent[]): Promise<void> {
     const latest = new Map<string, LeaseEvent>();
     for (const e of events) latest.set(peerKey(e.lease), e);
-    const dropped: Entry[] = [];
+    latest.delete(peerKey(this.lease));
+    const adds = [...latest.values()].filter((e) => e.type === 'added').map((e) => e.lease);
+    const next = await toPeers(this.d.native, adds, this.d.devices.map((x) => x.family), this.d.config.directRouting, this.d.logger);
+    const orphans: Entry[] = [];
+    const install: Group[] = [];
     const added: Peer[] = [];
     const removed: Peer[] = [];
-    for (const [key, ev] of latest) {
-      if (key === peerKey(this.lease)) continue;
+    for (const key of latest.keys()) {
       const old = this.peers.get(key);
-      const next = ev.type === 'added' ? await this.toPeer(ev.lease) : null;
+      const peer = next.get(key) ?? null;
       if (old) {
-        this.wanted.remove(this.entriesOf(old));
-        dropped.push(...this.entriesOf(old));
         this.peers.delete(key);
-        if (!next) removed.push(old);
+        for (const g of this.groupsOf(old)) orphans.push(...this.groups.remove(g.key));
+        if (!peer) removed.push(old);
       }
-      if (next) {
-        this.peers.set(key, next);
-        this.wanted.add(this.entriesOf(next));
-        added.push(next);
+      if (peer) {
+        this.peers.set(key, peer);
+        install.push(...this.claim(peer));
+        added.push(peer);
       }
     }
-    await this.removeUnwanted(dropped);
-    const groups = added.flatMap((p) => this.groupsOf(p));
-    const failures = await installGroups(this.d.native, groups);
-    for (const f of failures) {
-      this.d.logger.error(`vxlan: could not install ${describeEntry(f.entry, this.devName(f.entry))}: ${f.error.message}; undone, the reconcile pass retries it`);
-    }
-    this.logPeers(added, removed);
+    install.push(...this.groups.unblock());
+    await this.removeUnwanted(orphans);
+    await this.install(install);
+    logPeers(this.d.logger, added, removed, this.peers.size);
+  }
+
+  /** Wants the peer's groups; a group that would overwrite an older lease's entry is held back. */
+  private claim(p: Peer): Group[] {
+    return this.groupsOf(p).filter((g) => {
+      const c = this.groups.add(g);
+      if (!c) return true;
+      this.d.logger.warn(`vxlan: not installing peer ${g.key}: its entries would overwrite ${describeEntry(c.entry, this.devName(c.entry))} of peer ${c.owner}; held back until that lease goes away`);
+      return false;
+    });
   }
 
   private async removeUnwanted(entries: readonly Entry[]): Promise<void> {
-    const unwanted = entries.filter((e) => !this.wanted.has(e));
+    const unwanted = entries.filter((e) => this.groups.unwanted(e));
     for (const err of await removeEntries(this.d.native, unwanted)) {
       this.d.logger.warn(`vxlan: could not remove an entry: ${err.message}`);
     }
@@ -187,18 +258,8 @@ export class VxlanNetwork implements Network {
     return this.d.devices.find((x) => x.link.index === idx)?.spec.name ?? `#${idx}`;
   }
 
-  private logPeers(added: readonly Peer[], removed: readonly Peer[]): void {
-    const log = this.d.logger;
-    const each = added.length + removed.length <= VERBOSE_PEER_LOG_LIMIT ? log.info.bind(log) : log.debug.bind(log);
-    for (const p of added) {
-      for (const pf of p.families) each(`peer added: ${pf.subnet} at ${pf.publicIP}${pf.direct ? ' (direct route)' : ` VTEP MAC ${pf.vtepMac}`}`);
-    }
-    for (const p of removed) each(`peer removed: ${p.key}`);
-    if (added.length + removed.length > VERBOSE_PEER_LOG_LIMIT) log.info(`peers: ${added.length} added or updated, ${removed.length} removed; ${this.peers.size} in all`);
-  }
-
-  /** One reconcile pass over every family: device present, entries complete, nothing stale. */
-  private async reconcile(): Promise<void> {
+  /** One full pass over every family: device present, entries complete, nothing stale. */
+  private async fullPass(): Promise<void> {
     for (const dev of this.d.devices) {
       const now = await this.d.native.linkGet(dev.spec.name);
       if (!now || now.index !== dev.link.index) {
@@ -206,33 +267,35 @@ export class VxlanNetwork implements Network {
         await this.recreate(dev);
         continue;
       }
-      const wanted = [...this.peers.values()].flatMap((p) => this.entriesOf(p)).filter((e) => this.familyOfEntry(e) === dev.family);
-      const diff = diffEntries(wanted, await readKernel(this.d.native, dev.link.index, dev.family), dev.scope(this.lease, this.d.config.directRouting));
-      if (diff.missing.length === 0 && diff.stale.length === 0) continue;
-      const ops = [...diff.stale.reverse().map(deleteOp), ...diff.missing.map(replaceOp)];
-      const errors = (await applyWithRetry(this.d.native, ops)).filter((e) => e !== null);
-      this.d.logger.info(`reconcile ${dev.spec.name}: restored ${diff.missing.length} entries, removed ${diff.stale.length} stale ones`, {
-        restored: diff.missing.slice(0, 10).map((e) => describeEntry(e, dev.spec.name)),
-        removed: diff.stale.slice(0, 10).map((e) => describeEntry(e, dev.spec.name)),
-        errors: errors.slice(0, 5).map((e) => e!.message),
+      const scope = dev.scope(this.lease, this.d.config.directRouting);
+      const plan = await planPass({ native: this.d.native, groups: this.groups, scope, pause: () => this.pause() });
+      const stale = plan.stale.filter((e) => this.groups.unwanted(e));
+      const groups = this.groups.byEntryKeys(plan.damaged);
+      if (stale.length === 0 && groups.length === 0) continue;
+      const errors = await removeEntries(this.d.native, stale);
+      const failures = await this.install(groups);
+      this.d.logger.info(`reconcile ${dev.spec.name}: restored ${plan.damaged.length} entries, removed ${stale.length} stale ones`, {
+        peers: groups.length - failures,
+        removed: stale.slice(0, 10).map((e) => describeEntry(e, dev.spec.name)),
+        errors: errors.slice(0, 5).map((e) => e.message),
       });
     }
   }
 
-  private familyOfEntry(e: Entry): 4 | 6 {
-    const ip = e.kind === 'fdb' ? e.dst : e.kind === 'neigh' ? e.ip : e.dst;
-    return ip.includes(':') ? 6 : 4;
+  private async pause(): Promise<void> {
+    await new Promise((r) => setImmediate(r));
+    await this.drainUrgent();
   }
 
   /** Recreates a deleted device (backing off on failure) and replays every peer onto it. */
   private async recreate(dev: FamilyDevice): Promise<void> {
     const ok = await recreateDevice(this.d.native, dev, this.lease, this.d.logger, this.signal, this.d.options?.recreateBackoffMs);
     if (!ok) return;
-    // The new link has a new ifindex: recount the wanted entries and replay them all.
-    this.wanted.clear();
-    for (const p of this.peers.values()) this.wanted.add(this.entriesOf(p));
-    const groups = [...this.peers.values()].flatMap((p) => this.groupsOf(p)).filter((g) => g.some((e) => this.familyOfEntry(e) === dev.family));
-    const failures = await installGroups(this.d.native, groups);
-    this.d.logger.info(`recreated ${dev.spec.name} and replayed ${groups.length - failures.length} of ${groups.length} peers onto it`);
+    // The new link has a new ifindex: the groups are rebuilt in lease order, the older lease first.
+    this.groups.clear();
+    const all = [...this.peers.values()].flatMap((p) => this.claim(p));
+    const groups = all.filter((g) => g.entries.some((e) => entryFamily(e) === dev.family));
+    const failures = await this.install(groups);
+    this.d.logger.info(`recreated ${dev.spec.name} and replayed ${groups.length - failures} of ${groups.length} peers onto it`);
   }
 }

@@ -55,16 +55,22 @@ export function peerFamilies(lease: Lease, families: readonly Family[]): PeerFam
 }
 
 /**
- * The reference's DirectRouting test: `ip route get <public IP>` gives exactly one route, and it has
- * no gateway (the peer is on our link). A failed lookup means "not direct".
+ * The reference's DirectRouting test for many public IPs in one batched lookup: `ip route get <IP>`
+ * gives exactly one route, and it has no gateway (the peer is on our link). A failed lookup means
+ * "not direct".
  */
-export async function isDirectlyReachable(native: Native, publicIP: string): Promise<boolean> {
-  try {
-    const routes = await native.routeGet(publicIP);
-    return routes.length === 1 && routes[0]!.gateway === null;
-  } catch {
-    return false;
-  }
+export async function directReachability(native: Native, publicIPs: Iterable<string>): Promise<Map<string, boolean>> {
+  const ips = [...new Set(publicIPs)];
+  const answers = ips.length === 0 ? [] : await native.routeGetMany(ips);
+  return new Map(ips.map((ip, i) => {
+    const a = answers[i];
+    return [ip, Array.isArray(a) && a.length === 1 && a[0]!.gateway === null];
+  }));
+}
+
+/** The group key of one peer family: the lease's subnet of that family, and the family. */
+export function groupKey(pf: PeerFamily): string {
+  return `${pf.family} ${pf.subnet}`;
 }
 
 /**

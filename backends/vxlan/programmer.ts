@@ -1,7 +1,8 @@
 // Writing entries into the kernel in batches. A group is one peer family's entries in install order
 // (neighbour, FDB, route). Step k of every group travels in one batch, so 5000 peers cost three
-// batches, not 15000 round trips; a group whose step fails has its earlier steps undone, as the
-// reference does per peer. Deletions are best effort: an entry already gone is not an error.
+// batches, not 15000 round trips; a group whose step fails has its other steps deleted (all or none,
+// also when a repair finds some of them in place), as the reference does per peer. Deletions are
+// best effort: an entry already gone is not an error.
 import type { NativeError } from '../../native/errors.js';
 import type { Native, Op } from '../../native/types.js';
 import { type Entry, deleteOp, replaceOp } from './entries.js';
@@ -29,8 +30,11 @@ export async function applyWithRetry(native: Native, ops: readonly Op[]): Promis
   return results;
 }
 
-/** Installs every group; resolves with the groups that failed (already undone). */
-export async function installGroups(native: Native, groups: readonly Entry[][]): Promise<GroupFailure[]> {
+/**
+ * Installs every group; resolves with the groups that failed (already undone: all or none). `keep`
+ * names entries the undo must leave alone because another installed group holds them too.
+ */
+export async function installGroups(native: Native, groups: readonly Entry[][], keep: (e: Entry) => boolean = () => false): Promise<GroupFailure[]> {
   const failures: GroupFailure[] = [];
   let active = groups.map((_, i) => i).filter((i) => groups[i]!.length > 0);
   const undo: Op[] = [];
@@ -44,7 +48,9 @@ export async function installGroups(native: Native, groups: readonly Entry[][]):
       const g = now[k]!;
       failed.add(g);
       failures.push({ group: g, entry: groups[g]![step]!, error: err });
-      for (let s = step - 1; s >= 0; s--) undo.push(deleteOp(groups[g]![s]!));
+      // All or none: the steps before it, and (when repairing) those after it that may be in place.
+      const group = groups[g]!;
+      for (let s = group.length - 1; s >= 0; s--) if (s !== step && !keep(group[s]!)) undo.push(deleteOp(group[s]!));
     });
     active = now.filter((i) => !failed.has(i));
   }

@@ -4,7 +4,7 @@
 import type { Native } from '../../native/types.js';
 import type { Lease } from '../../subnet-lease/lease.js';
 import type { Entry } from './entries.js';
-import { type Family, isDirectlyReachable, peerEntries, peerFamilies, peerKey } from './peers.js';
+import { type Family, type PeerFamily, directReachability, peerEntries, peerFamilies, peerKey } from './peers.js';
 
 /** One wanted entry and the lease it serves. */
 export interface WantedEntry {
@@ -32,15 +32,17 @@ export async function wantedEntries(
 ): Promise<WantedEntries> {
   const out: WantedEntries = { entries: [], ignored: [] };
   const ownKey = peerKey(own);
+  const usable: Array<{ lease: Lease; fams: PeerFamily[] }> = [];
   for (const lease of leases) {
     if (peerKey(lease) === ownKey) continue;
     const fams = peerFamilies(lease, devices.map((d) => d.family));
-    if (typeof fams === 'string') {
-      out.ignored.push({ lease, why: fams });
-      continue;
-    }
+    if (typeof fams === 'string') out.ignored.push({ lease, why: fams });
+    else usable.push({ lease, fams });
+  }
+  const direct = directRouting ? await directReachability(native, usable.flatMap((u) => u.fams.map((pf) => pf.publicIP))) : new Map<string, boolean>();
+  for (const { lease, fams } of usable) {
     for (const pf of fams) {
-      if (directRouting) pf.direct = await isDirectlyReachable(native, pf.publicIP);
+      pf.direct = direct.get(pf.publicIP) === true;
       const dev = devices.find((d) => d.family === pf.family);
       if (dev) out.entries.push(...peerEntries(pf, dev.ifindex).map((entry) => ({ entry, lease })));
     }

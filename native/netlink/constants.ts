@@ -79,3 +79,7 @@ export const NTF_SELF = 0x2;
 
 /** Multicast group bit for link notifications (RTMGRP_LINK). */
 export const RTMGRP_LINK = 0x1;
+/** Multicast group bits for neighbour/FDB and IPv4/IPv6 route notifications. */
+export const RTMGRP_NEIGH = 0x4;
+export const RTMGRP_IPV4_ROUTE = 0x40;
+export const RTMGRP_IPV6_ROUTE = 0x400;

@@ -1,8 +1,9 @@
 import { FakeNative } from '../../native/fake.js';
-import { describeContract } from './contract.js';
+import { type ContractEnv, describeContract } from './contract.js';
+import { describeEntryEvents, describeRouteGetMany } from './contract-entries.js';
 
 describe('native contract: FakeNative', () => {
-  describeContract(async () => {
+  const makeEnv = async (): Promise<ContractEnv> => {
     const native = new FakeNative();
     const eth0 = native.addTestLink({ name: 'eth0', kind: 'veth', mtu: 1500 });
     await native.addrAdd({ ifindex: eth0.index, address: '198.18.0.1', prefixLen: 24 });
@@ -12,5 +13,8 @@ describe('native contract: FakeNative', () => {
       readSysctl: async (key) => native.sysctls.get(key) ?? '',
       teardown: () => native.close(),
     };
-  });
+  };
+  describeContract(makeEnv);
+  describeEntryEvents(makeEnv);
+  describeRouteGetMany(makeEnv);
 });

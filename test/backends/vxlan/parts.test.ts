@@ -5,7 +5,7 @@ import { parseVxlanConfig } from '../../../backends/vxlan/config.js';
 import { type DeviceSpec, incompatibility } from '../../../backends/vxlan/device.js';
 import { decodeLeaseData, encodeLeaseData } from '../../../backends/vxlan/lease-data.js';
 import { parseMac, randomVtepMac } from '../../../backends/vxlan/mac.js';
-import { isDirectlyReachable } from '../../../backends/vxlan/peers.js';
+import { directReachability } from '../../../backends/vxlan/peers.js';
 import { type OwnedScope, diffEntries } from '../../../backends/vxlan/reconcile.js';
 import type { Entry } from '../../../backends/vxlan/entries.js';
 import type { Link } from '../../../native/types.js';
@@ -99,11 +99,11 @@ describe('vxlan backend parts', () => {
     });
   });
 
-  it('decides DirectRouting from one gateway-less route to the public IP', async () => {
+  it('decides DirectRouting from one gateway-less route to the public IP, for a whole batch in one lookup', async () => {
     const { native } = await prepareFake();
-    expect(await isDirectlyReachable(native, '198.18.0.7')).to.equal(true);
-    expect(await isDirectlyReachable(native, '203.0.113.7')).to.equal(false);
+    const direct = await directReachability(native, ['198.18.0.7', '203.0.113.7', '198.18.0.7']);
+    expect([...direct]).to.deep.equal([['198.18.0.7', true], ['203.0.113.7', false]]);
     await native.close();
-    expect(await isDirectlyReachable(native, '198.18.0.7')).to.equal(false);
+    expect((await directReachability(native, ['198.18.0.7'])).get('198.18.0.7')).to.equal(false);
   });
 });

@@ -2,12 +2,41 @@
 // from this one run: the README's figures are pasted from it, never typed. Not a test: nothing here
 // asserts. Needs root, as the benchmarks build their own network namespaces (fl-<pid>-bench-*, removed
 // afterwards).
-// Usage: npm run bench [-- --only start,footprint --leases N --rounds R --sizes 1000,5000,10000]
+// Usage: npm run bench [-- --only program,start,footprint,idle,latency,udp --leases N --rounds R
+//        --sizes 1000,5000,10000 --idle-seconds S --writes W]
 import { benchFootprint } from './footprint.js';
 import { markdownTable, type Row } from './table.js';
 import { benchUdp } from './udp.js';
 import { benchVxlanProgram } from './vxlan-program.js';
 import { benchVxlanStart } from './vxlan-start.js';
+import { benchVxlanIdle } from './vxlan-idle.js';
+import { benchVxlanEventLatency } from './vxlan-event-latency.js';
+
+async function idleRows(): Promise<Row[]> {
+  const f = await benchVxlanIdle(num('leases', 5000), num('idle-seconds', 60));
+  return [
+    {
+      what: `idle CPU holding ${f.leases} leases (vxlan, etcd), over ${f.windowSeconds} s after settling`,
+      ours: `${f.flanneldMillicores.toFixed(1)} millicores (+${f.flanneldChildrenMillicores.toFixed(1)} in the iptables checks it runs)`,
+      baseline: `bare idle \`node\`: ${f.bareNodeMillicores.toFixed(1)} millicores`,
+      goal: '≤ 10 millicores',
+      met: f.flanneldMillicores + f.flanneldChildrenMillicores <= 10,
+    },
+  ];
+}
+
+async function latencyRows(): Promise<Row[]> {
+  const f = await benchVxlanEventLatency(num('leases', 5000), num('writes', 200), 100, 3);
+  return [
+    {
+      what: `lease written in etcd → its route in a peer's kernel (seen by \`ip monitor\`), ${f.route.count} writes with ${f.leases} other leases, a full repair pass every ~${f.fullPassSeconds} s`,
+      ours: `p50 ${f.route.p50.toFixed(1)} ms, p99 ${f.route.p99.toFixed(1)} ms`,
+      baseline: `\`etcdctl watch\` sees the write: p50 ${f.etcdWatch.p50.toFixed(1)} ms, p99 ${f.etcdWatch.p99.toFixed(1)} ms`,
+      goal: 'p99 ≤ 50 ms',
+      met: f.route.p99 <= 50,
+    },
+  ];
+}
 
 function arg(name: string, dflt: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -19,6 +48,8 @@ const BENCHES: ReadonlyArray<[string, () => Promise<Row[]>]> = [
   ['program', () => benchVxlanProgram(num('leases', 5000), num('rounds', 3))],
   ['start', () => benchVxlanStart(arg('sizes', '1000,5000,10000').split(',').map(Number))],
   ['footprint', () => benchFootprint()],
+  ['idle', () => idleRows()],
+  ['latency', () => latencyRows()],
   ['udp', () => benchUdp(num('seconds', 5), num('rounds', 3))],
 ];
 

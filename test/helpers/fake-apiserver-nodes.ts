@@ -5,9 +5,10 @@ type Obj = Record<string, unknown>;
 
 const PREFIX = 'flannel.alpha.coreos.com/';
 
-/** The i-th seeded node (0-based): seed-<i>, podCIDR 10.<1 + i/256>.<i%256>.0/24, public IP 100.64+.x.(y+1), its own VtepMAC. */
+/** The i-th seeded node (0-based): seed-<i>, podCIDR 10.<1 + i/256>.<i%256>.0/24, public IP 100.64.0.0/10 + i + 1, its own VtepMAC. */
 export function seedNode(i: number): Obj {
-  const ip = `100.${64 + (i >> 16)}.${(i >> 8) & 255}.${(i & 255) + 1}`;
+  const x = i + 1;
+  const ip = `100.${64 + (x >> 16)}.${(x >> 8) & 255}.${x & 255}`;
   const mac = `0e:${[(i >> 16) & 255, (i >> 8) & 255, i & 255, 0x11, 0x22].map((b) => b.toString(16).padStart(2, '0')).join(':')}`;
   const cidr = `10.${1 + (i >> 8)}.${i & 255}.0/24`;
   return realisticNode(`seed-${String(i).padStart(5, '0')}`, cidr, {

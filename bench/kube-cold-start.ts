@@ -104,7 +104,9 @@ export async function benchKubeColdStart(n: number, opts: KubeColdStartOptions =
       routes: await count.routes(), neighbours: await count.neighbours(), fdb: await count.fdb(),
       flanneldRssMiB: await settledRss(daemon), bareNodeRssMiB,
     };
-    daemon.kill('SIGKILL');
+    daemon.kill('SIGTERM');
+    await new Promise((r) => daemon.once('exit', r));
+    if (process.env.KUBE_BENCH_LOG) await writeFile(process.env.KUBE_BENCH_LOG, log);
     const flags = opts.nodeFlags?.length ? ` (node ${opts.nodeFlags.join(' ')})` : '';
     process.stdout.write(
       `kube cold start with ${n} realistic Nodes${flags}: subnet.env after ${subnetEnvMs.toFixed(0)} ms, all ${figures.routes} routes / ` +

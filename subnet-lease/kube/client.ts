@@ -42,7 +42,7 @@ export interface KubeApi {
 }
 
 export interface HttpKubeApiOptions {
-  /** Nodes per list page (default 500). */
+  /** Nodes per list page (default 100, ~1 MB of JSON with realistic Nodes: listing 5000 grew RSS by 82 MiB, by 137 MiB with 500). */
   pageSize?: number;
   /** Only annotations with this prefix are kept (default: all). */
   annotationPrefix?: string;
@@ -76,7 +76,7 @@ export class HttpKubeApi implements KubeApi {
 
   constructor(config: RestConfig, opts: HttpKubeApiOptions = {}) {
     this.http = new KubeHttp(config);
-    this.pageSize = opts.pageSize ?? 500;
+    this.pageSize = opts.pageSize ?? 100;
     this.prefix = opts.annotationPrefix ?? '';
   }
 

@@ -81,20 +81,6 @@ const etcd3Protos = {
   },
 };
 
-// Optional dependencies of client-node's transitive packages (ws, node-fetch) that are not installed: their
-// require() sits in a try/catch, but inside a single executable even a failing require() of a non-built-in
-// module prints a warning. Resolve them to a module that throws, which those try/catch blocks expect.
-const optionalAbsent = {
-  name: 'optional-absent',
-  setup(build) {
-    build.onResolve({ filter: /^(bufferutil|utf-8-validate|encoding)$/ }, (args) => ({ path: args.path, namespace: 'optional-absent' }));
-    build.onLoad({ filter: /.*/, namespace: 'optional-absent' }, (args) => ({
-      contents: `throw Object.assign(new Error(${JSON.stringify(`optional module ${args.path} is not bundled`)}), { code: 'MODULE_NOT_FOUND' });`,
-      loader: 'js',
-    }));
-  },
-};
-
 function main() {
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
@@ -111,7 +97,7 @@ function main() {
       format: 'cjs',
       outfile: join(work, 'flanneld.cjs'),
       define: { 'import.meta.url': 'globalThis.__flanneltsMetaUrl' },
-      plugins: [etcd3Protos, optionalAbsent],
+      plugins: [etcd3Protos],
       logLevel: 'error',
       legalComments: 'none',
     })

@@ -9,7 +9,7 @@ export class KubeStoreError extends LeaseStoreError {
 /**
  * An API request failed. `statusCode` is the HTTP status (undefined when the server was not reached),
  * `reason` the Status reason (NotFound, Forbidden, Expired…). Transient failures (no answer, 5xx, 429,
- * 409 conflicts) are retryable; a request client-node refused to send is not.
+ * 409 conflicts) are retryable; a request that never left (bad credentials, a failing exec plugin) is not.
  */
 export class KubeApiError extends LeaseStoreError {
   override name = 'KubeApiError';

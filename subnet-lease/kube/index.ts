@@ -3,7 +3,7 @@
 // config, EVENT_QUEUE_DEPTH and CONT_WHEN_CACHE_NOT_READY. Errors here are KubeStoreError: start-up stops.
 import type { Logger } from '../log.js';
 import { annotationKeys } from './annotations.js';
-import { ClientNodeApi, buildKubeConfig } from './client.js';
+import { HttpKubeApi, loadRestConfig } from './client.js';
 import { KubeStoreError } from './errors.js';
 import { KubeSubnetManager, type NodeIdentity } from './manager.js';
 
@@ -23,10 +23,10 @@ export async function createKubeStore(flags: KubeStoreFlags, env: NodeJS.Process
   const keys = annotationKeys(flags.kubeAnnotationPrefix);
   const identity = nodeIdentity(env);
   const eventQueue = eventQueueDepth(env.EVENT_QUEUE_DEPTH);
-  const config = await buildKubeConfig({ apiUrl: flags.kubeApiUrl, kubeconfigFile: flags.kubeconfigFile, env });
-  logger.info(`Kubernetes API server ${config.getCurrentCluster()?.server ?? '?'}`);
+  const config = await loadRestConfig({ apiUrl: flags.kubeApiUrl, kubeconfigFile: flags.kubeconfigFile, env });
+  logger.info(`Kubernetes API server ${config.server} (${config.auth.kind === 'none' && !config.cert ? 'no credentials' : `${config.auth.kind}${config.cert ? ' + client certificate' : ''}`})`);
   return new KubeSubnetManager({
-    api: await ClientNodeApi.create(config),
+    api: new HttpKubeApi(config, { annotationPrefix: keys.backendData.slice(0, -'backend-data'.length) }),
     logger,
     keys,
     identity,

@@ -27,7 +27,7 @@ function stringField(obj: Record<string, unknown>, field: string, where: string)
   return v;
 }
 
-/** Reads a Node object (raw JSON or client-node's typed V1Node); NodeParseError names the bad field. */
+/** Reads a Node object (JSON as the API returned it, or slimNode of it); NodeParseError names the bad field. */
 export function parseNode(raw: unknown): NodeInfo {
   if (!isObject(raw)) throw new NodeParseError(`node is not an object: ${JSON.stringify(raw)}`);
   const meta = isObject(raw.metadata) ? raw.metadata : {};

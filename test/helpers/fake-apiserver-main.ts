@@ -4,10 +4,12 @@
 // it on the underlay, and drive it from the test through its unix socket, which every namespace sees.
 //
 //   node fake-apiserver-main.js --host 198.18.0.254 --port 6443 --token T --admin-token A \
-//        --socket /tmp/x/api.sock [--rules '<JSON list of ClusterRole rules>']
+//        --socket /tmp/x/api.sock [--rules '<JSON list of ClusterRole rules>'] [--seed N]
+// --seed N creates N realistic vxlan-annotated nodes first (fake-apiserver-nodes.ts seedNode).
 // Prints "listening <url>" once both listeners are up; stops on SIGTERM/SIGINT.
 import { parseArgs } from 'node:util';
 import { FakeApiServer, type PolicyRule } from './fake-apiserver.js';
+import { seedNode } from './fake-apiserver-nodes.js';
 
 const { values } = parseArgs({
   options: {
@@ -17,6 +19,7 @@ const { values } = parseArgs({
     'admin-token': { type: 'string' },
     socket: { type: 'string' },
     rules: { type: 'string' },
+    seed: { type: 'string', default: '0' },
   },
 });
 
@@ -28,6 +31,7 @@ const api = await FakeApiServer.start({
   socketPath: values.socket,
   rules: values.rules ? (JSON.parse(values.rules) as PolicyRule[]) : undefined,
 });
+api.seedNodes(Array.from({ length: Number(values.seed) }, (_, i) => seedNode(i)));
 process.stdout.write(`listening ${api.url}\n`);
 const stop = (): void => void api.stop().then(() => process.exit(0));
 process.once('SIGTERM', stop);

@@ -1,11 +1,13 @@
 // A small Kubernetes API server for tests, speaking the real REST and watch wire format for Nodes and
-// Pods (core/v1), so the kube lease store can be driven through @kubernetes/client-node unchanged.
+// Pods (core/v1), so the kube lease store's own client (subnet-lease/kube/client.ts) is tested on the real wire format.
 //
 // API
 //   const api = await FakeApiServer.start({ token: 't', rules, tls, socketPath })
 //   api.url                        http(s)://127.0.0.1:<port> (or the host/port asked for)
 //   api.createNode(obj) / updateNode(name, fn) / deleteNode(name) / node(name)
 //   api.createPod(ns, name, nodeName)
+//   api.seedNodes(objs)             many nodes at once (see fake-apiserver-nodes.ts for realistic ones)
+//   api.rotateToken(t)             only the new token is accepted from now on
 //   api.compact()                  every resourceVersion so far becomes too old: a watch from one gets 410
 //   api.dropWatches()              the server closes every open watch (as on an apiserver restart)
 //   api.bookmark()                 a BOOKMARK on every watch that asked for them
@@ -15,6 +17,8 @@
 //
 // What it does, as the real API server documents it:
 // - a global resourceVersion (a decimal counter) bumped by every write; lists carry it in metadata;
+// - LIST with limit/continue (fake-apiserver-list.ts): pages in name order, metadata.continue and
+//   remainingItemCount, 410 Expired for a token older than the last compact();
 // - GET/LIST (items without kind/apiVersion), POST, PUT, PATCH (strategic merge and JSON merge), DELETE;
 //   a patch that changes nothing is a no-op (no new resourceVersion, no event);
 // - nodes/<name>/status: spec changes are dropped, metadata and status kept; nodes/<name>: status dropped;
@@ -22,13 +26,15 @@
 //   synthetic ADDED per object, else every change after that version; a version older than the last
 //   compact() gets an ERROR event with a 410 Expired Status (or HTTP 410 with expiredWatch: 'http');
 //   BOOKMARKs only with allowWatchBookmarks; the stream ends after timeoutSeconds;
-// - bearer-token auth (401), and RBAC rules in ClusterRole form (403 with the real message);
+// - bearer-token auth (401) or, with tls.ca, a client certificate (CN as user, lastClientCN), and RBAC rules in ClusterRole form (403 with the real message);
 // - errors are Status objects (NotFound, AlreadyExists, Conflict, UnsupportedMediaType, BadRequest).
 import { createServer as createHttp, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttps } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { rm } from 'node:fs/promises';
 import { HttpError, isTrue, jsonBody, nameOf, parseMaybe, readBody, reply, send, status } from './fake-apiserver-http.js';
+import { listPage } from './fake-apiserver-list.js';
 import { NODE_MERGE_KEYS, PatchError, mergePatch, strategicMergePatch } from './fake-apiserver-patch.js';
 
 type Obj = Record<string, unknown>;
@@ -41,7 +47,8 @@ export interface PolicyRule {
 
 export interface FakeApiServerOptions {
   token?: string;
-  tls?: { key: string | Buffer; cert: string | Buffer };
+  /** HTTPS; with `ca` a client certificate signed by it authenticates as its CN (required when `requireClientCert`). */
+  tls?: { key: string | Buffer; cert: string | Buffer; ca?: string | Buffer; requireClientCert?: boolean };
   host?: string;
   port?: number;
   /** Also serve on this unix socket (reachable from every network namespace). */
@@ -52,6 +59,8 @@ export interface FakeApiServerOptions {
   adminToken?: string;
   user?: string;
   expiredWatch?: 'event' | 'http';
+  /** Called with every request before it is answered (tests: compact between two list pages). */
+  onRequest?: (rec: RecordedRequest) => void;
 }
 
 export interface RecordedRequest {
@@ -82,12 +91,13 @@ export class FakeApiServer {
   private readonly servers: Server[] = [];
   url = '';
 
-  private constructor(private readonly opts: FakeApiServerOptions) {}
+  private constructor(private opts: FakeApiServerOptions) {}
 
   static async start(opts: FakeApiServerOptions = {}): Promise<FakeApiServer> {
     const api = new FakeApiServer(opts);
     const handler = (req: IncomingMessage, res: ServerResponse): void => void api.handle(req, res);
-    const main = opts.tls ? createHttps({ key: opts.tls.key, cert: opts.tls.cert }, handler) : createHttp(handler);
+    const t = opts.tls;
+    const main = t ? createHttps({ key: t.key, cert: t.cert, ca: t.ca, requestCert: !!t.ca, rejectUnauthorized: !!t.requireClientCert }, handler) : createHttp(handler);
     await new Promise<void>((r) => main.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', r));
     api.servers.push(main);
     const addr = main.address() as AddressInfo;
@@ -132,6 +142,15 @@ export class FakeApiServer {
     const next = structuredClone(old);
     fn(next);
     return this.write('MODIFIED', this.nodes, name, next);
+  }
+
+  /** From now on only `token` is accepted (a rotated service account token). */
+  rotateToken(token: string): void {
+    this.opts.token = token;
+  }
+
+  seedNodes(objs: Obj[]): void {
+    for (const o of objs) this.createNode(o);
   }
 
   deleteNode(name: string): Obj {
@@ -204,6 +223,7 @@ export class FakeApiServer {
       status: 200,
     };
     this.requests.push(rec);
+    this.opts.onRequest?.(rec);
     try {
       const admin = this.authenticate(req);
       this.admin = admin;
@@ -217,15 +237,26 @@ export class FakeApiServer {
     }
   }
 
-  /** True for the admin token; 401 for anything but the two tokens. */
+  /** True for the admin token; 401 for anything but the two tokens or a client certificate of the CA. */
   private authenticate(req: IncomingMessage): boolean {
     const auth = req.headers.authorization;
+    const sock = req.socket as TLSSocket;
+    this.lastClientCN = '';
+    if (!auth && sock.encrypted && sock.authorized) {
+      const cn = sock.getPeerCertificate().subject?.CN;
+      if (cn) {
+        this.lastClientCN = String(cn);
+        return false;
+      }
+    }
     if (this.opts.adminToken && auth === `Bearer ${this.opts.adminToken}`) return true;
     if (auth !== `Bearer ${this.opts.token ?? 'test-token'}`) throw new HttpError(401, 'Unauthorized', 'Unauthorized');
     return false;
   }
 
   private admin = false;
+  /** The CN of the client certificate the last request authenticated with ('' for a token). */
+  lastClientCN = '';
 
   private authorize(verb: string, resource: string, name: string, namespace?: string): void {
     const rules = this.opts.rules;
@@ -274,8 +305,7 @@ export class FakeApiServer {
       }
       if (m === 'GET') {
         this.authorize('list', 'nodes', '');
-        const items = [...this.nodes.values()].map(({ kind: _k, apiVersion: _a, ...rest }) => rest);
-        return { kind: 'NodeList', apiVersion: 'v1', metadata: { resourceVersion: String(this.rv) }, items };
+        return listPage(this.nodes, q, this.rv, this.compactedRV);
       }
       if (m === 'POST') {
         this.authorize('create', 'nodes', '');

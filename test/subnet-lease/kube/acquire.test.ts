@@ -1,4 +1,4 @@
-// The kube lease store acquiring our lease against the fake API server through client-node: the
+// The kube lease store acquiring our lease against the fake API server through its own client: the
 // exact annotations and where they are patched, podCIDR rules, the NetworkUnavailable condition, the
 // node name from the pod, and net-conf.json validation.
 import { expect } from 'chai';

@@ -6,7 +6,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { annotationKeys } from '../../../subnet-lease/kube/annotations.js';
-import { ClientNodeApi, buildKubeConfig } from '../../../subnet-lease/kube/client.js';
+import { HttpKubeApi, loadRestConfig } from '../../../subnet-lease/kube/client.js';
 import { KubeApiError, KubeStoreError } from '../../../subnet-lease/kube/errors.js';
 import { createKubeStore, eventQueueDepth, nodeIdentity } from '../../../subnet-lease/kube/index.js';
 import { silentLogger } from '../../../subnet-lease/log.js';
@@ -41,9 +41,9 @@ describe('kube client configuration (fake API server)', function () {
     api.createNode(nodeObject('n1', ['10.244.1.0/24']));
     await writeFile(join(dir, 'good'), kubeconfigText(api.url, 'right'));
     await writeFile(join(dir, 'bad'), kubeconfigText(api.url, 'wrong'));
-    const good = await ClientNodeApi.create(await buildKubeConfig({ apiUrl: '', kubeconfigFile: join(dir, 'good') }));
+    const good = new HttpKubeApi(await loadRestConfig({ apiUrl: '', kubeconfigFile: join(dir, 'good') }));
     expect((await good.listNodes(never)).items).to.have.length(1);
-    const bad = await ClientNodeApi.create(await buildKubeConfig({ apiUrl: '', kubeconfigFile: join(dir, 'bad') }));
+    const bad = new HttpKubeApi(await loadRestConfig({ apiUrl: '', kubeconfigFile: join(dir, 'bad') }));
     const err = await bad.listNodes(never).then(() => null, (e: Error) => e);
     expect(err).to.be.instanceOf(KubeApiError);
     expect((err as KubeApiError).statusCode).to.equal(401);
@@ -53,13 +53,13 @@ describe('kube client configuration (fake API server)', function () {
   it('--kube-api-url replaces the server of the kubeconfig and keeps its credentials', async () => {
     api = await FakeApiServer.start({ token: 'right' });
     await writeFile(join(dir, 'kc'), kubeconfigText('http://127.0.0.1:1', 'right'));
-    const client = await ClientNodeApi.create(await buildKubeConfig({ apiUrl: api.url, kubeconfigFile: join(dir, 'kc') }));
+    const client = new HttpKubeApi(await loadRestConfig({ apiUrl: api.url, kubeconfigFile: join(dir, 'kc') }));
     expect((await client.listNodes(never)).items).to.deep.equal([]);
   });
 
   it('an unreachable server is a retryable error', async () => {
     await writeFile(join(dir, 'kc'), kubeconfigText('http://127.0.0.1:1', 'x'));
-    const err = await (await ClientNodeApi.create(await buildKubeConfig({ apiUrl: '', kubeconfigFile: join(dir, 'kc') }))).listNodes(never).then(() => null, (e: Error) => e);
+    const err = await (new HttpKubeApi(await loadRestConfig({ apiUrl: '', kubeconfigFile: join(dir, 'kc') }))).listNodes(never).then(() => null, (e: Error) => e);
     expect(err).to.be.instanceOf(KubeApiError);
     expect((err as KubeApiError).retryable).to.equal(true);
   });
@@ -73,21 +73,21 @@ describe('kube client configuration (fake API server)', function () {
     await writeFile(join(sa, 'token'), 'sa-token');
     await writeFile(join(sa, 'ca.crt'), await readFile(certs.caFile));
     const env = { KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: new URL(api.url).port };
-    const kc = await buildKubeConfig({ apiUrl: '', kubeconfigFile: '', env, serviceAccountRoot: join(dir, 'root') });
-    expect(kc.getCurrentCluster()!.server).to.equal(api.url);
-    const node = (await (await ClientNodeApi.create(kc)).getNode('n1', never)) as { metadata: { name: string } };
+    const kc = await loadRestConfig({ apiUrl: '', kubeconfigFile: '', env, serviceAccountDir: sa });
+    expect(kc.server).to.equal(api.url);
+    const node = (await new HttpKubeApi(kc).getNode('n1', never)) as { metadata: { name: string } };
     expect(node.metadata.name).to.equal('n1');
     expect(api.requests.every((r) => r.status === 200)).to.equal(true);
   });
 
   it('in cluster without the service environment: says what is missing', async () => {
-    const err = await failure(buildKubeConfig({ apiUrl: '', kubeconfigFile: '', env: {} }));
+    const err = await failure(loadRestConfig({ apiUrl: '', kubeconfigFile: '', env: {} }));
     expect(err).to.be.instanceOf(KubeStoreError);
     expect(err.message).to.match(/KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT must be defined/);
   });
 
   it('a kubeconfig that cannot be read: names the file', async () => {
-    const err = await failure(buildKubeConfig({ apiUrl: '', kubeconfigFile: join(dir, 'nope') }));
+    const err = await failure(loadRestConfig({ apiUrl: '', kubeconfigFile: join(dir, 'nope') }));
     expect(err).to.be.instanceOf(KubeStoreError);
     expect(err.message).to.match(/--kubeconfig-file=.*nope/);
   });

@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { annotationKeys } from '../../../subnet-lease/kube/annotations.js';
-import { ClientNodeApi, buildKubeConfig } from '../../../subnet-lease/kube/client.js';
+import { HttpKubeApi, loadRestConfig } from '../../../subnet-lease/kube/client.js';
 import { KubeSubnetManager, type KubeStoreOptions, type NodeIdentity } from '../../../subnet-lease/kube/manager.js';
 import { FakeApiServer, type FakeApiServerOptions } from '../../helpers/fake-apiserver.js';
 import { RecordingLogger } from '../../helpers/recording-logger.js';
@@ -32,7 +32,7 @@ export async function startHarness(server: FakeApiServerOptions = {}, netConf = 
   await writeFile(netConfigPath, netConf);
   const logger = new RecordingLogger();
   const stores: KubeSubnetManager[] = [];
-  const client = await ClientNodeApi.create(await buildKubeConfig({ apiUrl: '', kubeconfigFile: kubeconfig }));
+  const client = new HttpKubeApi(await loadRestConfig({ apiUrl: '', kubeconfigFile: kubeconfig }));
   return {
     api,
     dir,

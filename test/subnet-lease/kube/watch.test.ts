@@ -1,4 +1,4 @@
-// The kube lease store following the other nodes through client-node's list + watch against the fake
+// The kube lease store following the other nodes through its own client's paginated list + watch against the fake
 // API server: which nodes become leases, updates of either family, deletions, 410 Gone and re-list
 // without a lost or duplicated event, resuming after a closed watch and from a BOOKMARK, and the
 // deletion of our own node.

@@ -2,9 +2,10 @@
 // from this one run: the README's figures are pasted from it, never typed. Not a test: nothing here
 // asserts. Needs root, as the benchmarks build their own network namespaces (fl-<pid>-bench-*, removed
 // afterwards).
-// Usage: npm run bench [-- --only program,start,footprint,idle,latency,udp --leases N --rounds R
+// Usage: npm run bench [-- --only program,start,footprint,kube,idle,latency,udp --leases N --rounds R
 //        --sizes 1000,5000,10000 --idle-seconds S --writes W]
-import { benchFootprint } from './footprint.js';
+import { LAUNCHER_FLAGS, benchFootprint } from './footprint.js';
+import { benchKubeColdStart } from './kube-cold-start.js';
 import { markdownTable, type Row } from './table.js';
 import { benchUdp } from './udp.js';
 import { benchVxlanProgram } from './vxlan-program.js';
@@ -44,10 +45,28 @@ function arg(name: string, dflt: string): string {
 }
 const num = (name: string, dflt: number): number => Number(arg(name, String(dflt)));
 
+async function kubeRows(): Promise<Row[]> {
+  const n = num('nodes', 5000);
+  const big = await benchKubeColdStart(n, { nodeFlags: LAUNCHER_FLAGS });
+  const idle = await benchKubeColdStart(3, { nodeFlags: LAUNCHER_FLAGS });
+  return [
+    {
+      what: `kube mode, ${n} Nodes of ~10 KB (fake API server, paginated list): every route, neighbour and FDB entry in the kernel after process start`,
+      ours: `${big.allEntriesMs.toFixed(0)} ms`,
+      baseline: `subnet.env after ${big.subnetEnvMs.toFixed(0)} ms`,
+      goal: '≤ 5000 ms',
+      met: big.allEntriesMs <= 5000,
+    },
+    { what: `RSS holding ${n} Nodes (kube, vxlan)`, ours: `${big.flanneldRssMiB.toFixed(1)} MiB`, baseline: `bare idle \`node\`: ${big.bareNodeRssMiB.toFixed(1)} MiB`, goal: '≤ 100 MiB', met: big.flanneldRssMiB <= 100 },
+    { what: 'idle RSS, kube mode (vxlan, 3 Nodes)', ours: `${idle.flanneldRssMiB.toFixed(1)} MiB`, baseline: `bare idle \`node\`: ${idle.bareNodeRssMiB.toFixed(1)} MiB`, goal: '≤ 60 MiB', met: idle.flanneldRssMiB <= 60 },
+  ];
+}
+
 const BENCHES: ReadonlyArray<[string, () => Promise<Row[]>]> = [
   ['program', () => benchVxlanProgram(num('leases', 5000), num('rounds', 3))],
   ['start', () => benchVxlanStart(arg('sizes', '1000,5000,10000').split(',').map(Number))],
   ['footprint', () => benchFootprint()],
+  ['kube', () => kubeRows()],
   ['idle', () => idleRows()],
   ['latency', () => latencyRows()],
   ['udp', () => benchUdp(num('seconds', 5), num('rounds', 3))],

@@ -116,7 +116,7 @@ describe('kube-flannel.yml', () => {
     expect(c!.ports).to.deep.equal([{ name: 'healthz', containerPort: 8081, protocol: 'TCP' }]);
     expect(c!.livenessProbe).to.deep.equal({ httpGet: { path: '/healthz', port: 'healthz' }, initialDelaySeconds: 10, periodSeconds: 30 });
     expect(c!.readinessProbe).to.deep.equal({ httpGet: { path: '/readyz', port: 'healthz' }, initialDelaySeconds: 5, periodSeconds: 10 });
-    expect(c!.resources, 'requests only, no limits').to.deep.equal({ requests: { cpu: '100m', memory: '150Mi' } });
+    expect(c!.resources, 'requests from the benchmark figures, a memory limit only').to.deep.equal({ requests: { cpu: '100m', memory: '100Mi' }, limits: { memory: '300Mi' } });
     expect(c!.securityContext).to.deep.equal({ privileged: false, capabilities: { add: ['NET_ADMIN', 'NET_RAW'] } });
     expect(c!.env).to.deep.equal([
       { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },

@@ -15,6 +15,7 @@ import { decodeStoredLease } from './decode.js';
 import { storeError } from './errors.js';
 import { abortReason, raceAbort } from '../abort.js';
 import { SubnetWatch } from './watch.js';
+import { installLongFastPath } from './long-strings.js';
 import type { WatchSource, WatchStream } from './watch.js';
 
 export interface EtcdRegistryOptions extends EtcdConnectionOptions {
@@ -59,6 +60,7 @@ export class EtcdRegistry implements Registry {
 
   /** Connects lazily: the constructor only reads the TLS files (and throws LeaseStoreError if it cannot). */
   constructor(opts: EtcdRegistryOptions) {
+    installLongFastPath();
     const prefix = opts.prefix ?? DEFAULT_ETCD_PREFIX;
     this.configKey = posix.join(prefix, 'config');
     this.subnetsPrefix = `${posix.join(prefix, 'subnets')}/`;

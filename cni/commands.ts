@@ -4,9 +4,10 @@ import { buildDelegateConfig, renderJSON } from './delegate-config.js';
 import type { CniArgs } from './env.js';
 import { CniCode, CniError } from './errors.js';
 import { execDelegate, type DelegateCall } from './exec-plugin.js';
-import type { FlannelNetConf, JsonObject } from './netconf.js';
-import { readDelegateConfig, removeDelegateConfig, saveDelegateConfig } from './saved-config.js';
+import type { FlannelNetConf } from './netconf.js';
+import { readDelegateConfig, removeDelegateConfig, saveDelegateConfig, savedType } from './saved-config.js';
 import { loadSubnetEnv } from './subnet-file.js';
+import { delegateVersion } from './version.js';
 
 export interface CommandIO {
   env: Record<string, string | undefined>;
@@ -21,12 +22,21 @@ export function cmdAdd(args: CniArgs, conf: FlannelNetConf, io: CommandIO): stri
   io.stderr(`delegateAdd: netconf sent to delegate plugin:\n${config}\n`);
   saveDelegateConfig(conf.dataDir, args.containerId, config);
   const stdout = execDelegate(call(args, io, delegate['type'] as string, 'ADD', config));
+  let result: unknown;
   try {
-    JSON.parse(stdout);
+    result = JSON.parse(stdout);
   } catch {
     throw new CniError(CniCode.Internal, `failed to delegate add: ${delegate['type']} printed a result that is not JSON`, stdout.slice(0, 500));
   }
-  return stdout;
+  return relabel(result, conf.cniVersion, stdout);
+}
+
+/** A 1.0.0 result of a delegate that ran a 1.1.0 config (same format) is given back as 1.1.0. */
+function relabel(result: unknown, version: string, stdout: string): string {
+  if (version !== '1.1.0' || typeof result !== 'object' || result === null) return stdout;
+  const r = result as Record<string, unknown>;
+  if (r['cniVersion'] !== delegateVersion(version)) return stdout;
+  return `${JSON.stringify({ ...r, cniVersion: version })}\n`;
 }
 
 /** Succeeds when there is nothing saved for the container; removes the file once the delegate succeeded. */
@@ -50,17 +60,6 @@ export function cmdDel(args: CniArgs, conf: FlannelNetConf, io: CommandIO): void
  */
 export function cmdCheck(): void {
   /* nothing to check beyond what the dispatcher already validated */
-}
-
-function savedType(saved: string): string | null {
-  try {
-    const o = JSON.parse(saved) as unknown;
-    if (typeof o !== 'object' || o === null || Array.isArray(o)) return null;
-    const type = (o as JsonObject)['type'];
-    return typeof type === 'string' ? type : null;
-  } catch {
-    return null;
-  }
 }
 
 function call(args: CniArgs, io: CommandIO, plugin: string, command: DelegateCall['command'], config: string): DelegateCall {

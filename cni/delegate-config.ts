@@ -4,6 +4,7 @@
 import type { FlannelNetConf, JsonObject } from './netconf.js';
 import type { Route } from './routes.js';
 import type { FlannelSubnetEnv } from './subnet-file.js';
+import { delegateVersion } from './version.js';
 
 /** The delegate config for ADD. Pure: the inputs are not modified. */
 export function buildDelegateConfig(n: FlannelNetConf, se: FlannelSubnetEnv): JsonObject {
@@ -15,7 +16,7 @@ export function buildDelegateConfig(n: FlannelNetConf, se: FlannelSubnetEnv): Js
   if (!Object.hasOwn(d, 'ipMasq')) d['ipMasq'] = !se.ipMasq;
   if (!Object.hasOwn(d, 'mtu')) d['mtu'] = se.mtu;
   if (d['type'] === 'bridge' && !Object.hasOwn(d, 'isGateway')) d['isGateway'] = true;
-  if (n.cniVersion !== '') d['cniVersion'] = n.cniVersion;
+  if (n.cniVersion !== '') d['cniVersion'] = delegateVersion(n.cniVersion);
   d['ipam'] = delegateIpam(n, se);
   return d;
 }

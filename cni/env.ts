@@ -3,10 +3,10 @@
 // becomes a file name under dataDir, so the character check also keeps it inside that directory.
 import { CniCode, CniError } from './errors.js';
 
-export type CniCommand = 'ADD' | 'DEL' | 'CHECK' | 'VERSION';
+export type CniCommand = 'ADD' | 'DEL' | 'CHECK' | 'VERSION' | 'STATUS' | 'GC';
 
 export interface CniArgs {
-  command: Exclude<CniCommand, 'VERSION'>;
+  command: 'ADD' | 'DEL' | 'CHECK';
   containerId: string;
   netns: string;
   ifName: string;
@@ -24,8 +24,15 @@ type Env = Record<string, string | undefined>;
 export function readCommand(env: Env): CniCommand {
   const cmd = env['CNI_COMMAND'] ?? '';
   if (cmd === '') throw new CniError(CniCode.InvalidEnvironment, 'required env variables [CNI_COMMAND] missing');
-  if (cmd === 'ADD' || cmd === 'DEL' || cmd === 'CHECK' || cmd === 'VERSION') return cmd;
+  if (cmd === 'ADD' || cmd === 'DEL' || cmd === 'CHECK' || cmd === 'VERSION' || cmd === 'STATUS' || cmd === 'GC') return cmd;
   throw new CniError(CniCode.InvalidEnvironment, `unknown CNI_COMMAND: ${cmd}`);
+}
+
+/** CNI_PATH split on ':' (GC's only variable); code 4 when it is missing. */
+export function readPath(env: Env): string[] {
+  const path = (env['CNI_PATH'] ?? '').split(':').filter((p) => p !== '');
+  if (path.length === 0) throw new CniError(CniCode.InvalidEnvironment, 'required env variables [CNI_PATH] missing');
+  return path;
 }
 
 /** The arguments of ADD, DEL or CHECK; code 4 naming every missing variable, or the bad value. */

@@ -12,6 +12,7 @@ export const CniCode = {
   DecodingFailure: 6,
   InvalidNetworkConfig: 7,
   TryAgainLater: 11,
+  PluginNotAvailable: 50,
   Internal: 999,
 } as const;
 

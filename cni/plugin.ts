@@ -2,10 +2,11 @@
 // libcni's skel does it: check the environment, the config's version, then run the command. Every
 // failure becomes one CNI error JSON and exit code 1.
 import { cmdAdd, cmdCheck, cmdDel, type CommandIO } from './commands.js';
-import { readArgs, readCommand } from './env.js';
+import { readArgs, readCommand, readPath } from './env.js';
+import { cmdGc, cmdStatus, validAttachments } from './lifecycle.js';
 import { CniCode, CniError, describeError } from './errors.js';
 import { decodeNetConf, peekVersion, validateNetConf } from './netconf.js';
-import { CURRENT_VERSION, checkSupported, effectiveVersion, versionAtLeast, versionInfo } from './version.js';
+import { CURRENT_VERSION, checkSupported, chooseVersion, versionAtLeast, versionInfo } from './version.js';
 
 export interface PluginIO extends CommandIO {
   /** Called once, and not for VERSION (so `flannel` with CNI_COMMAND=VERSION never waits on a tty). */
@@ -31,13 +32,22 @@ export function runPlugin(io: PluginIO): Outcome {
 function dispatch(io: PluginIO, state: { version: string }): string {
   const command = readCommand(io.env);
   if (command === 'VERSION') return `${JSON.stringify(versionInfo())}\n`;
-  const args = readArgs(io.env, command);
+  const args = command === 'STATUS' || command === 'GC' ? null : readArgs(io.env, command);
+  const cniPath = command === 'GC' ? readPath(io.env) : [];
   const raw = decodeNetConf(readStdin(io));
-  const version = effectiveVersion(peekVersion(raw));
+  const version = chooseVersion(peekVersion(raw), raw['cniVersions']);
   checkSupported(version);
   state.version = version;
-  const conf = validateNetConf(raw, command);
-  switch (command) {
+  const parsed = validateNetConf(raw, command === 'ADD' ? 'ADD' : 'DEL');
+  // A version chosen from cniVersions is the one the delegate gets; no version at all stays none.
+  const conf = parsed.cniVersion === '' && raw['cniVersions'] != null ? { ...parsed, cniVersion: version } : parsed;
+  if (args === null) {
+    if (!versionAtLeast(version, '1.1.0')) throw new CniError(CniCode.IncompatibleVersion, `config version does not allow ${command}`, `cniVersion is "${version}"`);
+    if (command === 'STATUS') cmdStatus(conf);
+    else cmdGc(conf, validAttachments(raw), cniPath, io);
+    return '';
+  }
+  switch (args.command) {
     case 'ADD':
       return cmdAdd(args, conf, io);
     case 'DEL':

@@ -5,6 +5,7 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { CniCode, CniError } from './errors.js';
+import type { JsonObject } from './netconf.js';
 
 /** Writes (or overwrites) the file, creating dataDir when missing; code 5 when that fails. */
 export function saveDelegateConfig(dataDir: string, containerId: string, config: string): void {
@@ -40,5 +41,17 @@ export function removeDelegateConfig(dataDir: string, containerId: string): void
     rmSync(join(dataDir, containerId), { force: true });
   } catch {
     /* left behind; harmless, the next ADD of this ID overwrites it */
+  }
+}
+
+/** The saved config's delegate type, or null when it is not a JSON object with a string "type". */
+export function savedType(saved: string): string | null {
+  try {
+    const o = JSON.parse(saved) as unknown;
+    if (typeof o !== 'object' || o === null || Array.isArray(o)) return null;
+    const type = (o as JsonObject)['type'];
+    return typeof type === 'string' ? type : null;
+  } catch {
+    return null;
   }
 }

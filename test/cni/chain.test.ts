@@ -2,13 +2,16 @@
 // host namespace against pod namespaces, with a hand-written subnet.env. What a user sees: the pod's
 // address, routes and MTU, cni0's gateway address, host-local's store, the saved config.
 import { expect } from 'chai';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { cniAdd, cniDel, CniPluginError, execPlugin, flannelCniPath, type CniRunOptions } from '../helpers/cni.js';
 import { TestBed } from '../helpers/netns.js';
 
 const SUBNET_ENV = 'FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.7.1/24\nFLANNEL_MTU=1400\nFLANNEL_IPMASQ=true\n';
+// The shipped entry (one CommonJS bundle) next to dist/test/cni/ as dist/cni/flannel.cjs.
+const BUNDLE = resolve(fileURLToPath(import.meta.url), '../../../cni/flannel.cjs');
 const KUBE_FLANNEL_CONFLIST =
   '{"name":"cbr0","cniVersion":"0.3.1","plugins":[{"type":"flannel","delegate":{"hairpinMode":true,"isDefaultGateway":true}},' +
   '{"type":"portmap","capabilities":{"portMappings":true}}]}';
@@ -148,5 +151,33 @@ describe('cni chain: flannel plugin → bridge + host-local in namespaces @netns
     expect(existsSync(join(store, 'networks', 'cbr0', ip))).to.equal(false);
     expect(existsSync(join(store, 'flannel', 'ctr-kube'))).to.equal(false);
     expect(await host.exec(node2.prefix, ['iptables', '-t', 'nat', '-S'])).to.not.contain(`--to-destination ${ip}:80`);
+  });
+
+  it('CNI 1.1.0 through the shipped bundle: STATUS ok, GC keeps the valid pod and frees the other (address, saved config); STATUS 50 without subnet.env', async () => {
+    const bin = join(tmp, 'bundle-bin');
+    mkdirSync(bin);
+    symlinkSync(BUNDLE, join(bin, 'flannel'));
+    const path = [bin, '/usr/lib/cni'];
+    const conf = netconf('1.1.0');
+    const base = { hostNetns: host.prefix, cniPath: path };
+    await execPlugin('flannel', 'STATUS', conf, { ...base, netns: '', containerId: '' });
+    const ips: string[] = [];
+    for (const tag of ['keep', 'gone']) {
+      const opts: CniRunOptions = { ...base, netns: await newPod(`cnigc${tag}`), containerId: `ctr-${tag}` };
+      const r = JSON.parse(await execPlugin('flannel', 'ADD', conf, opts)) as { cniVersion: string; ips: Array<{ address: string }> };
+      expect(r.cniVersion).to.equal('1.1.0');
+      ips.push(r.ips[0]!.address.split('/')[0]!);
+    }
+    const gc = { ...conf, 'cni.dev/valid-attachments': [{ containerID: 'ctr-keep', ifname: 'eth0' }] };
+    await execPlugin('flannel', 'GC', gc, { ...base, netns: '', containerId: '' });
+    expect(existsSync(hostLocalStore(ips[0]!)), 'the kept pod lost its address').to.equal(true);
+    expect(existsSync(join(tmp, 'flannel', 'ctr-keep'))).to.equal(true);
+    expect(existsSync(hostLocalStore(ips[1]!)), 'the stale pod still holds its address').to.equal(false);
+    expect(existsSync(join(tmp, 'flannel', 'ctr-gone')), 'the stale saved config is left').to.equal(false);
+
+    const missing = join(tmp, 'none', 'subnet.env');
+    const e = await rejection(execPlugin('flannel', 'STATUS', netconf('1.1.0', { subnetFile: missing }), { ...base, netns: '', containerId: '' }));
+    expect([e.exitCode, e.code]).to.deep.equal([1, 50]);
+    expect(e.msg).to.contain(missing);
   });
 });

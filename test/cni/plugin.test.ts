@@ -75,7 +75,7 @@ describe('cni plugin process (fake delegate)', function () {
   it('VERSION prints the supported versions without reading stdin', () => {
     const r = spawnSync(process.execPath, [PLUGIN], { env: { CNI_COMMAND: 'VERSION' }, stdio: ['inherit', 'pipe', 'pipe'], encoding: 'utf8' });
     expect(r.status).to.equal(0);
-    expect(JSON.parse(r.stdout)).to.deep.equal({ cniVersion: '1.0.0', supportedVersions: ['0.1.0', '0.2.0', '0.3.0', '0.3.1', '0.4.0', '1.0.0'] });
+    expect(JSON.parse(r.stdout)).to.deep.equal({ cniVersion: '1.1.0', supportedVersions: ['0.1.0', '0.2.0', '0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'] });
   });
 
   it('ADD saves the rendered config (0700/0600) and hands exactly it to the delegate with the CNI environment', () => {
@@ -167,7 +167,8 @@ describe('cni plugin process (fake delegate)', function () {
     expect([r.status, r.json()['code'], r.json()['msg']]).to.deep.equal([1, 4, 'required env variables [CNI_CONTAINERID,CNI_NETNS,CNI_PATH] missing']);
     expect(run({ CNI_COMMAND: 'DEL', CNI_NETNS: undefined, CNI_IFNAME: undefined }).json()['msg']).to.equal('required env variables [CNI_IFNAME] missing');
     expect(run({ CNI_COMMAND: undefined }).json()).to.include({ code: 4, msg: 'required env variables [CNI_COMMAND] missing' });
-    expect(run({ CNI_COMMAND: 'GC' }).json()).to.include({ code: 4, msg: 'unknown CNI_COMMAND: GC' });
+    expect(run({ CNI_COMMAND: 'FOO' }).json()).to.include({ code: 4, msg: 'unknown CNI_COMMAND: FOO' });
+    expect(run({ CNI_COMMAND: 'GC', CNI_PATH: undefined }, netconf({ cniVersion: '1.1.0' })).json()).to.include({ code: 4, msg: 'required env variables [CNI_PATH] missing' });
     expect(run({ CNI_IFNAME: 'a-very-long-ifname' }).json()).to.include({ code: 4, msg: 'interface name is too long' });
   });
 
@@ -179,9 +180,33 @@ describe('cni plugin process (fake delegate)', function () {
 
   it('refuses stdin that is not JSON (6) and an unsupported cniVersion (1)', () => {
     expect(run({}, '{').json()).to.include({ code: 6 });
-    const e = run({}, netconf({ cniVersion: '1.1.0' })).json();
+    const e = run({}, netconf({ cniVersion: '1.2.0' })).json();
     expect(e).to.include({ code: 1, msg: 'incompatible CNI versions' });
-    expect(e['details']).to.equal('config is "1.1.0", plugin supports ["0.1.0" "0.2.0" "0.3.0" "0.3.1" "0.4.0" "1.0.0"]');
+    expect(e['details']).to.equal('config is "1.2.0", plugin supports ["0.1.0" "0.2.0" "0.3.0" "0.3.1" "0.4.0" "1.0.0" "1.1.0"]');
+    const none = run({}, netconf({ cniVersion: undefined, cniVersions: ['2.0.0', '1.5.0'] })).json();
+    expect(none).to.include({ code: 1, msg: 'incompatible CNI versions' });
+    expect(none['details']).to.contain('cniVersions is ["2.0.0","1.5.0"]');
+  });
+
+  it('1.1.0: delegates as 1.0.0 (what Debian\'s bridge speaks) and answers 1.1.0; cniVersions picks the highest supported', () => {
+    const r = run({}, netconf({ cniVersion: '1.1.0' }));
+    expect([r.status, (r.json())['cniVersion']]).to.deep.equal([0, '1.1.0']);
+    expect(JSON.parse(fake('ADD.stdin'))).to.include({ cniVersion: '1.0.0' });
+    const list = run({}, netconf({ cniVersion: undefined, cniVersions: ['0.4.0', '1.1.0', '9.0.0', '1.0.0'] }));
+    expect([list.status, (list.json())['cniVersion']]).to.deep.equal([0, '1.1.0']);
+    const old = run({}, netconf({ cniVersion: undefined, cniVersions: ['0.3.1', '0.4.0'] }));
+    expect(JSON.parse(fake('ADD.stdin'))).to.include({ cniVersion: '0.4.0' });
+    expect(old.status).to.equal(0);
+  });
+
+  it('STATUS and GC need cniVersion 1.1.0 (code 1 below), STATUS fails with code 50 naming subnet.env', () => {
+    expect(run({ CNI_COMMAND: 'STATUS' }).json()).to.include({ code: 1, msg: 'config version does not allow STATUS' });
+    expect(run({ CNI_COMMAND: 'GC' }).json()).to.include({ code: 1, msg: 'config version does not allow GC' });
+    const ok = run({ CNI_COMMAND: 'STATUS', CNI_CONTAINERID: undefined, CNI_NETNS: undefined, CNI_IFNAME: undefined }, netconf({ cniVersion: '1.1.0' }));
+    expect([ok.status, ok.stdout]).to.deep.equal([0, '']);
+    writeFileSync(join(dir, 'subnet.env'), 'FLANNEL_NETWORK=10.1.0.0/16\n');
+    const bad = run({ CNI_COMMAND: 'STATUS' }, netconf({ cniVersion: '1.1.0' })).json();
+    expect(bad).to.include({ code: 50, msg: `flannel is not ready: ${join(dir, 'subnet.env')} is missing or invalid` });
   });
 
   it('CHECK succeeds without calling the delegate (as the reference); refused below 0.4.0 and without its environment', () => {

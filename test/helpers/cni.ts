@@ -36,7 +36,7 @@ export interface ConfList {
   plugins: Array<Record<string, unknown>>;
 }
 
-export type CniCommand = 'ADD' | 'DEL' | 'CHECK';
+export type CniCommand = 'ADD' | 'DEL' | 'CHECK' | 'STATUS' | 'GC';
 
 export interface CniRunOptions {
   hostNetns: string;

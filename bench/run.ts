@@ -2,10 +2,11 @@
 // from this one run: the README's figures are pasted from it, never typed. Not a test: nothing here
 // asserts. Needs root, as the benchmarks build their own network namespaces (fl-<pid>-bench-*, removed
 // afterwards).
-// Usage: npm run bench [-- --only program,start,footprint,kube,idle,latency,udp --leases N --rounds R
+// Usage: npm run bench [-- --only program,start,footprint,kube,cni,idle,latency,udp --leases N --rounds R
 //        --sizes 1000,5000,10000 --idle-seconds S --writes W]
 import { LAUNCHER_FLAGS, benchFootprint } from './footprint.js';
 import { benchKubeColdStart } from './kube-cold-start.js';
+import { benchCniPlugin } from './cni-plugin.js';
 import { markdownTable, type Row } from './table.js';
 import { benchUdp } from './udp.js';
 import { benchVxlanProgram } from './vxlan-program.js';
@@ -62,11 +63,25 @@ async function kubeRows(): Promise<Row[]> {
   ];
 }
 
+async function cniRows(): Promise<Row[]> {
+  const f = await benchCniPlugin({ pairs: num('pairs', 40) });
+  return [
+    {
+      what: 'CNI plugin: ADD+DEL pairs per second through \`flannel\` (→ bridge → host-local), and its median cost per call over calling bridge directly',
+      ours: `${f.pluginPairsPerSec.toFixed(1)} pairs/s, +${f.overheadMsPerCall.toFixed(0)} ms per call`,
+      baseline: `\`bridge\` called directly: ${f.bridgePairsPerSec.toFixed(1)} pairs/s`,
+      goal: '≤ 25 ms per call',
+      met: f.overheadMsPerCall <= 25,
+    },
+  ];
+}
+
 const BENCHES: ReadonlyArray<[string, () => Promise<Row[]>]> = [
   ['program', () => benchVxlanProgram(num('leases', 5000), num('rounds', 3))],
   ['start', () => benchVxlanStart(arg('sizes', '1000,5000,10000').split(',').map(Number))],
   ['footprint', () => benchFootprint()],
   ['kube', () => kubeRows()],
+  ['cni', () => cniRows()],
   ['idle', () => idleRows()],
   ['latency', () => latencyRows()],
   ['udp', () => benchUdp(num('seconds', 5), num('rounds', 3))],

@@ -51,7 +51,7 @@ describe('host-gw: flanneld on three hosts of one segment and one behind a route
   const podRoutes = async (i: number): Promise<string[]> =>
     (await bed.ip(bed.host(i), 'route')).split('\n').map((l) => l.trim()).filter((l) => l.startsWith('10.244.')).sort();
   const sameSegmentRoutes = (i: number): string[] =>
-    SAME_SEGMENT.filter((j) => j !== i).map((j) => `${subnet(j)} via ${addr(j)} dev eth0`);
+    SAME_SEGMENT.filter((j) => j !== i).map((j) => `${subnet(j)} via ${addr(j)} dev eth0 proto 157`);
   const ping = (from: number, to: number): Promise<string> => bed.exec(pod(from), ['ping', '-c', '2', '-i', '0.2', '-W', '2', podIP(to)]);
 
   /** Starts flanneld on host i; without extra args it becomes that host's daemon in `daemons`. */
@@ -151,7 +151,7 @@ describe('host-gw: flanneld on three hosts of one segment and one behind a route
   });
 
   it('puts back a route deleted by hand within the 10 s check period, and the pods talk again', async () => {
-    const route = `${subnet(2)} via ${addr(2)} dev eth0`;
+    const route = `${subnet(2)} via ${addr(2)} dev eth0 proto 157`;
     const t0 = Date.now();
     await bed.ip(bed.host(1), 'route', 'del', subnet(2));
     const reached = await bed.exec(pod(1), ['ping', '-c', '1', '-W', '1', podIP(2)]).then(() => true, () => false);

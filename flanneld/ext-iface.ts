@@ -4,6 +4,8 @@
 //      interfaces' addresses first, then their names); then --iface-can-reach (the route the kernel
 //      picks for that address). The first that yields an interface wins; when flags were given and
 //      none matches, the error names each attempt and why it failed;
+//      An empty --iface or --iface-regex (microk8s's `--iface=""`) means the default-route interface,
+//      as in the reference, whose lookup falls through to it when name, regex and can-reach are empty;
 //   2. without any of those flags: the interface holding --public-ip (or --public-ipv6), else the
 //      interface of the default route (v4, v6 for IPv6-only; in dual stack both must agree).
 // The address is the matched one (--iface by address, a regex match, can-reach's source), else the
@@ -95,12 +97,19 @@ async function pick(opts: IfaceOptions, host: Host, native: Native, v4: boolean,
   if (opts.iface.length === 0 && regexes.length === 0 && canReach === '') return byDefault(opts, host, native, v4, v6);
   const failures: string[] = [];
   for (const want of opts.iface) {
+    // `--iface=` (microk8s ships `--iface=""`): the reference then looks up the default route.
+    if (want === '') {
+      const f = await orFailure(byDefaultRoute(host, native, v4, v6));
+      if (typeof f !== 'string') return f;
+      failures.push(`--iface= (an empty name means the default-route interface: ${f})`);
+      continue;
+    }
     const link = isIP(want) ? host.holding(want) : host.links.find((l) => l.name === want);
     if (link) return isIP(want) ? { link, ...(want.includes(':') ? { v6: canonical(want) } : { v4: canonical(want) }) } : { link };
     failures.push(`--iface=${want} (${isIP(want) ? 'no interface holds that address' : 'no interface has that name'})`);
   }
   for (const re of regexes) {
-    const f = byRegex(re, host, v4, v6);
+    const f = re === '' ? await orFailure(byDefaultRoute(host, native, v4, v6)) : byRegex(re, host, v4, v6);
     if (typeof f !== 'string') return f;
     failures.push(`--iface-regex=${re} (${f})`);
   }
@@ -145,6 +154,11 @@ async function byDefault(opts: IfaceOptions, host: Host, native: Native, v4: boo
     const link = ip ? host.holding(ip) : undefined;
     if (link) return { link, ...(ip.includes(':') ? { v6: canonical(ip) } : { v4: canonical(ip) }) };
   }
+  return byDefaultRoute(host, native, v4, v6);
+}
+
+/** The interface of the default route (v4, v6 for IPv6-only; in dual stack both must agree). */
+async function byDefaultRoute(host: Host, native: Native, v4: boolean, v6: boolean): Promise<Found> {
   const viaDefault = async (family: 4 | 6): Promise<Link> => {
     const dst = family === 4 ? '0.0.0.0/0' : '::/0';
     const route = (await native.routeList({ family })).find((r) => r.dst === dst);
@@ -159,6 +173,16 @@ async function byDefault(opts: IfaceOptions, host: Host, native: Native, v4: boo
     if (l6.index !== link.index) throw new InterfaceError(`v6 default route interface ${l6.name} must be the same with v4 default route interface ${link.name}`);
   }
   return { link };
+}
+
+/** An InterfaceError as the text of a failed attempt, so the next flag is tried. */
+async function orFailure(p: Promise<Found>): Promise<Found | string> {
+  try {
+    return await p;
+  } catch (e) {
+    if (e instanceof InterfaceError) return e.message;
+    throw e;
+  }
 }
 
 function finish(found: Found, host: Host, opts: IfaceOptions, v4: boolean, v6: boolean): ExternalInterface {

@@ -125,7 +125,7 @@ export class FakeState {
       onlink: r.onlink,
       scope: r.scope ?? RT_SCOPE_UNIVERSE,
       table: r.table,
-      protocol: RTPROT_BOOT,
+      protocol: r.protocol ?? RTPROT_BOOT,
       type: blackhole ? RTN_BLACKHOLE : RTN_UNICAST,
       metric: r.metric ?? 0,
       prefsrc: null,
@@ -158,6 +158,7 @@ export class FakeState {
         (!r.ifindex || x.ifindex === r.ifindex) &&
         (r.scope === null || x.scope === r.scope) &&
         (r.metric === null || x.metric === r.metric) &&
+        (!r.protocol || x.protocol === r.protocol) &&
         (r.type === null || x.type === (r.type === 'blackhole' ? RTN_BLACKHOLE : RTN_UNICAST)),
     );
     if (!hit) throw nativeError('ESRCH', 'RTM_DELROUTE', ctx);

@@ -20,6 +20,8 @@ export interface NRoute {
   metric: number | null;
   /** null: unicast for replace, any type for delete. */
   type: RouteType | null;
+  /** null: RTPROT_BOOT for replace, any protocol for delete. */
+  protocol: number | null;
 }
 
 export interface NNeigh {
@@ -75,6 +77,7 @@ export function normalizeRoute(ctx: string, r: RouteSpec, del: boolean): NRoute 
     table: r.table === undefined ? RT_TABLE_MAIN : checkInt(ctx, 'table', r.table, 1, 0xffffffff),
     metric: r.metric === undefined ? null : checkInt(ctx, 'metric', r.metric, 0, 0xffffffff),
     type,
+    protocol: r.protocol === undefined ? null : checkInt(ctx, 'protocol', r.protocol, 0, 255),
   };
 }
 
@@ -117,7 +120,8 @@ export function describeOp(op: NOp): string {
     const dev = r.ifindex ? ` dev #${r.ifindex}` : '';
     const type = r.type === 'blackhole' ? 'blackhole ' : '';
     const metric = r.metric !== null ? ` metric ${r.metric}` : '';
-    return `route ${verb} ${type}${r.dst}/${r.dstLen}${via}${dev}${r.onlink ? ' onlink' : ''}${metric}`;
+    const proto = r.protocol ? ` proto ${r.protocol}` : '';
+    return `route ${verb} ${type}${r.dst}/${r.dstLen}${via}${dev}${r.onlink ? ' onlink' : ''}${metric}${proto}`;
   }
   if (op.kind === 'neigh') {
     const n = op.neigh;

@@ -128,6 +128,11 @@ export interface RouteSpec {
   /** Defaults to RT_TABLE_MAIN. */
   table?: number;
   metric?: number;
+  /**
+   * rtm_protocol (0..255): who made the route, shown by `ip route` as `proto N`. Defaults to
+   * RTPROT_BOOT (3) for replace; for delete, 0 or absent matches any protocol, another value only that one.
+   */
+  protocol?: number;
 }
 
 export interface Neigh {

@@ -9,11 +9,13 @@
 //   all) gets no route and a warning naming it. The reference installs the route anyway, and the kernel
 //   either refuses it or black-holes the traffic; here the host is asked about again at every check.
 // Routes are kept by the shared route-network base: replace a differing route, skip an identical one,
-// delete with the lease, and a check every 10 s that puts back what went missing.
+// delete with the lease, and a check every 10 s that puts back what went missing. Unlike the reference,
+// our routes carry a marker (route protocol 157), so routes of leases that vanished while flanneld was
+// down are deleted at start-up and by the check; unmarked routes are never deleted (stale-routes.ts).
 import type { Backend, BackendContext, ExternalInterface, Network } from '../backend.js';
 import type { Native, RouteSpec } from '../../native/types.js';
 import type { NetworkConfig } from '../../subnet-lease/config.js';
-import { formatIP4, formatIP6 } from '../../subnet-lease/ip.js';
+import { formatIP4, formatIP6, type IP4Net, type IP6Net } from '../../subnet-lease/ip.js';
 import type { Lease } from '../../subnet-lease/lease.js';
 import { RouteNetwork } from '../route-network/route-network.js';
 import type { LeaseRoutes } from '../route-network/route-keeper.js';
@@ -55,10 +57,19 @@ export function createHostGwBackend(ctx: BackendContext, native: Native, opts: H
         logger: ctx.logger,
         routesFor: (remote) => hostGwRoutes(native, ext, config, remote),
         linkName: (i) => (i === ext.index ? ext.name : `#${i}`),
+        owned: { ifindex: ext.index, networks: ownedNetworks(config) },
         checkIntervalMs: opts.checkIntervalMs,
       });
     },
   };
+}
+
+/** The networks our routes go into: Network and IPv6Network, as enabled. */
+function ownedNetworks(config: NetworkConfig): Array<IP4Net | IP6Net> {
+  const out: Array<IP4Net | IP6Net> = [];
+  if (config.enableIPv4 && config.network) out.push(config.network);
+  if (config.enableIPv6 && config.ipv6Network) out.push(config.ipv6Network);
+  return out;
 }
 
 /** `<subnet> via <public IP> dev <ext>` per family in use, each only when the public IP is on-link. */

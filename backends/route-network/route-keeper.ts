@@ -5,13 +5,18 @@
 // back what went missing or was overwritten, and asks again about leases that were withheld, so a host
 // that becomes reachable is routed without a restart.
 //
+// With `owned` (host-gw), every route installed carries our route protocol, and once `startSweeping()`
+// was called (after the first lease snapshot) each check also deletes routes of ours that no lease
+// wants any more (stale-routes.ts); identical routes without the marker are taken over.
+//
 // All kernel writes of one call go out as one `apply` batch. Calls are serialised: an update, a removal
 // and a check never interleave, so the table and the kernel are compared in a consistent state.
 import type { NativeError } from '../../native/errors.js';
 import type { Native, Op, Route, RouteSpec } from '../../native/types.js';
 import { describeLease, encodeLeaseAttrs, subnetKey, type Lease } from '../../subnet-lease/lease.js';
 import type { Logger } from '../../subnet-lease/log.js';
-import { describeRoute, routeState, sameSlot, type RouteState } from './route-match.js';
+import { describeRoute, routeState, sameSlot, slotKey, type RouteState } from './route-match.js';
+import { FLANNEL_ROUTE_PROTOCOL, findStaleRoutes, type OwnedScope } from './stale-routes.js';
 
 /** What a backend wants for one remote lease. */
 export interface LeaseRoutes {
@@ -29,6 +34,8 @@ export interface RouteKeeperOptions {
   routesFor: RoutesFor;
   /** Device names for the log ("dev eth0" instead of "dev #2"). */
   linkName?: (ifindex: number) => string;
+  /** Mark our routes with FLANNEL_ROUTE_PROTOCOL and sweep stale ones of that scope (see startSweeping). */
+  owned?: OwnedScope;
 }
 
 interface Entry {
@@ -54,6 +61,9 @@ export class RouteKeeper {
   private readonly entries = new Map<string, Entry>();
   private tail: Promise<void> = Promise.resolve();
   private readonly linkName: (ifindex: number) => string;
+  private sweeping = false;
+  /** Unmarked routes in our scope already reported, so each is reported once. */
+  private readonly reported = new Set<string>();
 
   constructor(private readonly opts: RouteKeeperOptions) {
     this.linkName = opts.linkName ?? ((i) => `#${i}`);
@@ -89,17 +99,50 @@ export class RouteKeeper {
     return this.serial(() => this.removeLeases(leases));
   }
 
-  /** Puts back missing or overwritten routes and retries withheld leases; logs each repair. Never rejects. */
+  /**
+   * Puts back missing or overwritten routes, retries withheld leases and (once sweeping) deletes stale
+   * routes of ours; logs each repair. Never rejects.
+   */
   check(): Promise<void> {
     return this.serial(async () => {
       try {
         const withheld = [...this.entries.values()].filter((e) => e.withheld.length > 0);
         await this.applyLeases(withheld.map((e) => e.lease), 'retry');
-        await this.install([...this.entries.values()].filter((e) => !withheld.includes(e)), 'check');
+        const kernel = await this.listRoutes('check');
+        if (!kernel) return;
+        await this.install([...this.entries.values()].filter((e) => !withheld.includes(e)), 'check', kernel);
+        await this.sweep(kernel);
       } catch (e) {
         this.opts.logger.error(`route check failed, retrying at the next check: ${(e as Error).message}`);
       }
     });
+  }
+
+  /**
+   * Call once the table holds the first lease snapshot: deletes stale routes of ours now and at every
+   * check from then on. Without `owned` it does nothing. Calling it twice sweeps twice. Never rejects.
+   */
+  startSweeping(): Promise<void> {
+    if (!this.opts.owned) return Promise.resolve();
+    this.sweeping = true;
+    return this.check();
+  }
+
+  private async sweep(kernel: readonly Route[]): Promise<void> {
+    const owned = this.opts.owned;
+    if (!owned || !this.sweeping) return;
+    const slots = new Set(this.wanted().map(slotKey));
+    const { stale, foreign } = findStaleRoutes(kernel, slots, owned);
+    for (const r of foreign) {
+      const what = describeRoute(r, this.linkName);
+      if (this.reported.has(what)) continue;
+      this.reported.add(what);
+      this.opts.logger.warn(
+        `route ${what} (proto ${r.protocol}) into the flannel network matches no lease, but flannel-ts did not make it ` +
+          `(no proto ${FLANNEL_ROUTE_PROTOCOL}): left alone; if an earlier flanneld left it, delete it with: ip route del ${what}`,
+      );
+    }
+    await this.deleteRoutes(stale.map((r) => ({ dst: r.dst, gateway: r.gateway!, ifindex: r.ifindex, table: r.table, metric: r.metric, protocol: r.protocol })), 'stale ');
   }
 
   private isUnchanged(lease: Lease): boolean {
@@ -140,7 +183,8 @@ export class RouteKeeper {
     const before = old?.withheld ?? [];
     for (const why of wanted.withheld) if (!before.includes(why)) log.warn(`not routing to host ${describeLease(lease)}: ${why}`);
     if (before.length > 0 && wanted.withheld.length === 0) log.info(`host ${describeLease(lease)} can be routed now`);
-    return { lease, routes: wanted.routes, withheld: wanted.withheld, failures: old?.failures ?? new Map() };
+    const routes = this.opts.owned ? wanted.routes.map((r) => ({ ...r, protocol: FLANNEL_ROUTE_PROTOCOL })) : wanted.routes;
+    return { lease, routes, withheld: wanted.withheld, failures: old?.failures ?? new Map() };
   }
 
   private async removeLeases(leases: readonly Lease[]): Promise<void> {
@@ -155,22 +199,22 @@ export class RouteKeeper {
     await this.deleteRoutes(routes);
   }
 
-  private async deleteRoutes(routes: RouteSpec[]): Promise<void> {
+  private async deleteRoutes(routes: RouteSpec[], adjective = ''): Promise<void> {
     if (routes.length === 0) return;
     const log = this.opts.logger;
     const results = await applyOps(this.opts.native, routes.map((route): Op => ({ op: 'route.delete', route })));
     results.forEach((err, i) => {
       const what = describeRoute(routes[i]!, this.linkName);
-      if (!err) log.info(`deleted route ${what}`);
+      if (!err) log.info(`deleted ${adjective}route ${what}${adjective ? ' (made by flannel-ts, no lease wants it)' : ''}`);
       else if (err.code === 'ESRCH') log.debug(`route ${what} was already gone`);
       else log.error(`cannot delete route ${what}: ${err.message}`);
     });
   }
 
-  private async install(entries: readonly Entry[], mode: Mode): Promise<void> {
+  private async install(entries: readonly Entry[], mode: Mode, listed?: readonly Route[]): Promise<void> {
     const wanted = entries.flatMap((entry) => entry.routes.map((route) => ({ entry, route })));
     if (wanted.length === 0) return;
-    const kernel = await this.listRoutes(mode);
+    const kernel = listed ?? (await this.listRoutes(mode));
     if (!kernel) return;
     const plan: Planned[] = wanted.map((w) => ({ ...w, state: routeState(w.route, kernel) }));
     const todo: Planned[] = [];
@@ -209,6 +253,10 @@ export class RouteKeeper {
       return;
     }
     p.entry.failures.delete(p.route.dst);
+    if (p.state.kind === 'unmarked') {
+      log.info(`route ${what} existed without our marker (proto ${p.state.existing.protocol}); rewritten as flannel-ts's (proto ${FLANNEL_ROUTE_PROTOCOL})`);
+      return;
+    }
     const existing = p.state.kind === 'conflict' ? describeRoute(p.state.existing, this.linkName) : null;
     if (mode !== 'check') {
       if (existing) log.warn(`replaced existing route ${existing} with ${what}`);

@@ -1,7 +1,8 @@
 // Comparing the routes a backend wants with the routes the kernel has. Addresses are compared by value,
 // not by text, so "fd00::1" and "fd00:0:0::1" are the same gateway. A route is ours when destination,
-// gateway, device, table and metric agree (the reference compares destination, gateway and device);
-// protocol, scope and flags are not compared, so a route someone re-added by hand still counts.
+// gateway, device, table and metric agree (the reference compares destination, gateway and device), and
+// the protocol when the wanted route names one (our marker, stale-routes.ts). Scope and flags are not
+// compared. A route that matches in all but the protocol is `unmarked`: the keeper takes it over.
 import type { Route, RouteSpec } from '../../native/types.js';
 import { RT_TABLE_MAIN } from '../../native/types.js';
 import { IPParseError, formatIP4, formatIP6, parseIP4, parseIP6 } from '../../subnet-lease/ip.js';
@@ -10,6 +11,8 @@ import { IPParseError, formatIP4, formatIP6, parseIP4, parseIP6 } from '../../su
 export type RouteState =
   | { kind: 'present' }
   | { kind: 'missing' }
+  /** The same route without our protocol (made by hand, or by the reference daemon): rewritten with it. */
+  | { kind: 'unmarked'; existing: Route }
   /** Another route to the same destination (other gateway or device) would be overwritten by ours. */
   | { kind: 'conflict'; existing: Route };
 
@@ -31,23 +34,31 @@ function sameAddr(a: string | null | undefined, b: string | null | undefined): b
   return canonical(a) === canonical(b);
 }
 
-function slotOf(r: Pick<RouteSpec, 'dst' | 'table' | 'metric'>): string {
+/** The slot `replace` overwrites, as text: destination, table and metric. */
+export function slotKey(r: Pick<RouteSpec, 'dst' | 'table' | 'metric'>): string {
   return `${canonical(r.dst)} table ${r.table ?? RT_TABLE_MAIN} metric ${r.metric ?? 0}`;
 }
 
 /** Both are in the slot `replace` overwrites: same destination, table and metric. */
 export function sameSlot(a: Pick<RouteSpec, 'dst' | 'table' | 'metric'>, b: Pick<RouteSpec, 'dst' | 'table' | 'metric'>): boolean {
-  return slotOf(a) === slotOf(b);
+  return slotKey(a) === slotKey(b);
 }
 
-/** `have` is exactly the route `want` describes (in its slot, with its gateway and device). */
-export function sameRoute(have: Route, want: RouteSpec): boolean {
+/** `have` is the route `want` describes (in its slot, with its gateway and device), whatever its protocol. */
+function sameNexthop(have: Route, want: RouteSpec): boolean {
   return sameSlot(have, want) && sameAddr(have.gateway, want.gateway) && have.ifindex === (want.ifindex ?? have.ifindex);
+}
+
+/** `have` is exactly the route `want` describes, with its protocol when `want` names one. */
+export function sameRoute(have: Route, want: RouteSpec): boolean {
+  return sameNexthop(have, want) && (want.protocol === undefined || have.protocol === want.protocol);
 }
 
 export function routeState(want: RouteSpec, kernel: readonly Route[]): RouteState {
   const slot = kernel.filter((r) => sameSlot(r, want));
   if (slot.some((r) => sameRoute(r, want))) return { kind: 'present' };
+  const unmarked = slot.find((r) => sameNexthop(r, want));
+  if (unmarked) return { kind: 'unmarked', existing: unmarked };
   const existing = slot[0];
   return existing ? { kind: 'conflict', existing } : { kind: 'missing' };
 }

@@ -1,6 +1,7 @@
 // The shared base of route-only backends (the reference's RouteNetwork): a Network that follows the
 // other hosts' leases of its own BackendType and keeps one set of kernel routes per lease through a
-// RouteKeeper, plus the periodic check that puts back routes someone deleted or overwrote. What a
+// RouteKeeper, plus the periodic check that puts back routes someone deleted or overwrote and, once
+// the first lease snapshot is in, removes marked routes of leases that no longer exist. What a
 // route looks like is the backend's business, given as `routesFor`. Leases of another BackendType are
 // ignored with a warning (a cluster mixing backends cannot route between them this way).
 import type { Network } from '../backend.js';
@@ -60,12 +61,16 @@ export class RouteNetwork implements Network {
 
   private async follow(signal: AbortSignal): Promise<void> {
     this.opts.logger.info(`watching for ${this.opts.backendType} leases of other hosts`);
+    let first = true;
     for await (const batch of this.opts.store.watchLeases(() => this.lease.subnet, signal)) {
       try {
         await this.handleBatch(batch);
       } catch (e) {
         this.opts.logger.error(`handling lease changes failed (the route check retries): ${(e as Error).message}`);
       }
+      // The first batch is every lease there is: from now on, a route of ours that no lease wants is stale.
+      if (first) await this.keeper.startSweeping();
+      first = false;
     }
   }
 

@@ -7,6 +7,7 @@ import { IP4Net, formatIP4, parseIP4, parseIP6 } from '../../subnet-lease/ip.js'
 import type { Lease } from '../../subnet-lease/lease.js';
 import { BACKEND_TYPE as HOST_GW, hostGwRoutes } from '../../backends/host-gw/host-gw.js';
 import { canonical, describeRoute, routeState, sameSlot } from '../../backends/route-network/route-match.js';
+import { FLANNEL_ROUTE_PROTOCOL } from '../../backends/route-network/stale-routes.js';
 import { type CheckInput, type Finding, leaseRef } from './findings.js';
 
 export const UDP_DEVICE = 'flannel0';
@@ -34,10 +35,16 @@ export async function checkHostGw(input: CheckInput): Promise<Finding[]> {
   for (const r of kernel) {
     // A route in a wanted route's slot is already named above ("… instead").
     if (isHostGwRoute(r, input, ext.index) && !wanted.some((w) => sameSlot(r, w))) {
-      out.push({ kind: 'stale', text: `route ${describeRoute(r, name)} (no lease wants it)` });
+      out.push({ kind: 'stale', text: `route ${describeRoute(r, name)} (no lease wants it; ${whose(r)})` });
     }
   }
   return out;
+}
+
+/** Whether the running daemon removes a stale route (it carries our marker) or leaves it to the operator. */
+function whose(r: Route): string {
+  if (r.protocol === FLANNEL_ROUTE_PROTOCOL) return `proto ${FLANNEL_ROUTE_PROTOCOL}: made by flannel-ts, which deletes it at start-up and at every route check`;
+  return `proto ${r.protocol}: not made by flannel-ts, which leaves it; delete it by hand if an earlier flanneld left it`;
 }
 
 function routeFinding(want: RouteSpec, kernel: readonly Route[], lease: Lease, name: (i: number) => string): Finding[] {

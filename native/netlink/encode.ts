@@ -21,12 +21,12 @@ export function encodeOp(w: MsgWriter, op: NOp, seq: number): void {
 }
 
 function encodeRoute(w: MsgWriter, r: NRoute, del: boolean, seq: number): void {
-  // Deletion matches any protocol and scope, and any type unless one is given, like `ip route del`.
+  // Deletion matches any protocol, scope and type unless one is given, like `ip route del`.
   const header = rtmsg({
     family: af(r.family),
     dstLen: r.dstLen,
     table: r.table,
-    protocol: del ? 0 : RTPROT_BOOT,
+    protocol: r.protocol ?? (del ? 0 : RTPROT_BOOT),
     scope: r.scope ?? (del ? C.RT_SCOPE_NOWHERE : RT_SCOPE_UNIVERSE),
     type: r.type === 'blackhole' ? C.RTN_BLACKHOLE : r.type === 'unicast' || !del ? C.RTN_UNICAST : 0,
     flags: r.onlink ? C.RTNH_F_ONLINK : 0,

@@ -2,6 +2,7 @@
 // kernel: each option picks the expected interface and address; errors name every attempt.
 import { expect } from 'chai';
 import { type ChildProcess } from 'node:child_process';
+import { parseArgs } from '../../flanneld/cli.js';
 import { chooseExternalInterface, type IfaceOptions, InterfaceError } from '../../flanneld/ext-iface.js';
 import { openNative, type Native } from '../../native/index.js';
 import { formatIP4, formatIP6 } from '../../subnet-lease/ip.js';
@@ -86,6 +87,17 @@ describe('external interface selection on a multi-homed namespace host @netns', 
     expect(await pick({ publicIP: '198.18.0.9' })).to.include({ name: 'eth0', addr: '198.18.0.9', ext: '198.18.0.9' });
     expect(await pick({ publicIP: '203.0.113.5' })).to.include({ name: 'eth1', addr: '198.18.1.1', ext: '203.0.113.5' });
     expect(await pick({ iface: ['eth2'], publicIP: '203.0.113.5' })).to.include({ name: 'eth2', addr: '198.18.2.1', ext: '203.0.113.5' });
+  });
+
+  it('an empty --iface or --iface-regex (microk8s: --iface="") means the default-route interface', async () => {
+    const flags = parseArgs(['--iface=', '--ip-masq=true'], { FLANNELD_IFACE: 'eth2' });
+    if (flags.kind !== 'run') throw new Error('expected run');
+    expect(flags.flags.iface).to.deep.equal(['']); // FLANNELD_IFACE is ignored: the flag is set
+    expect(await pick({ iface: flags.flags.iface })).to.include({ name: 'eth1', addr: '198.18.1.1' });
+    expect(await pick({ ifaceRegex: [''] })).to.include({ name: 'eth1', addr: '198.18.1.1' });
+    // Unlike no flag at all, --public-ip does not choose the interface here: it is only advertised.
+    expect(await pick({ iface: [''], publicIP: '198.18.0.9' })).to.include({ name: 'eth1', addr: '198.18.1.1', ext: '198.18.0.9' });
+    expect(await pick({ iface: ['eth9', '', 'eth2'] })).to.include({ name: 'eth1' });
   });
 
   it('dual stack: IPv6 address preference skips deprecated and dynamic addresses; --public-ipv6 overrides', async () => {

@@ -1,6 +1,7 @@
 import { FakeNative } from '../../native/fake.js';
 import { type ContractEnv, describeContract } from './contract.js';
 import { describeEntryEvents, describeRouteGetMany } from './contract-entries.js';
+import { describeRouteProtocol } from './contract-protocol.js';
 
 describe('native contract: FakeNative', () => {
   const makeEnv = async (): Promise<ContractEnv> => {
@@ -17,4 +18,5 @@ describe('native contract: FakeNative', () => {
   describeContract(makeEnv);
   describeEntryEvents(makeEnv);
   describeRouteGetMany(makeEnv);
+  describeRouteProtocol(makeEnv);
 });

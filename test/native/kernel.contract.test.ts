@@ -2,6 +2,7 @@ import { openNative } from '../../native/kernel.js';
 import { TestBed } from '../helpers/netns.js';
 import { type ContractEnv, describeContract } from './contract.js';
 import { describeEntryEvents, describeRouteGetMany } from './contract-entries.js';
+import { describeRouteProtocol } from './contract-protocol.js';
 
 describe('native contract: kernel in a fresh network namespace @netns', function () {
   this.timeout(20000);
@@ -32,4 +33,5 @@ describe('native contract: kernel in a fresh network namespace @netns', function
   describeContract(makeEnv);
   describeEntryEvents(makeEnv);
   describeRouteGetMany(makeEnv);
+  describeRouteProtocol(makeEnv);
 });

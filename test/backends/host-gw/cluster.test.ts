@@ -51,7 +51,7 @@ describe('host-gw: flanneld on three hosts of one segment and one behind a route
   const podRoutes = async (i: number): Promise<string[]> =>
     (await bed.ip(bed.host(i), 'route')).split('\n').map((l) => l.trim()).filter((l) => l.startsWith('10.244.')).sort();
   const sameSegmentRoutes = (i: number): string[] =>
-    SAME_SEGMENT.filter((j) => j !== i).map((j) => `${subnet(j)} via ${addr(j)} dev eth0`);
+    SAME_SEGMENT.filter((j) => j !== i).map((j) => `${subnet(j)} via ${addr(j)} dev eth0 proto 157`);
   const ping = (from: number, to: number): Promise<string> => bed.exec(pod(from), ['ping', '-c', '2', '-i', '0.2', '-W', '2', podIP(to)]);
 
   /** Starts flanneld on host i; without extra args it becomes that host's daemon in `daemons`. */
@@ -151,7 +151,7 @@ describe('host-gw: flanneld on three hosts of one segment and one behind a route
   });
 
   it('puts back a route deleted by hand within the 10 s check period, and the pods talk again', async () => {
-    const route = `${subnet(2)} via ${addr(2)} dev eth0`;
+    const route = `${subnet(2)} via ${addr(2)} dev eth0 proto 157`;
     const t0 = Date.now();
     await bed.ip(bed.host(1), 'route', 'del', subnet(2));
     const reached = await bed.exec(pod(1), ['ping', '-c', '1', '-W', '1', podIP(2)]).then(() => true, () => false);
@@ -186,5 +186,35 @@ describe('host-gw: flanneld on three hosts of one segment and one behind a route
       expect(daemons.get(i)!.output()).to.include(`deleted route ${subnet(3)} via ${addr(3)} dev eth0`);
     }
     expect(await ping(1, 2)).to.match(/ 0% packet loss/);
+  });
+  it('deletes at start-up the route of a lease deleted while it was down, and marked strays at a check; hand-made routes stay', async () => {
+    // Host 3 comes back and host 2 routes it; then both stop and host 3's lease is deleted.
+    flanneld(3);
+    let stale = '';
+    await until('a route to host 3 on host 2', async () => {
+      stale = (await podRoutes(2)).find((l) => l.includes(`via ${addr(3)} dev eth0 proto 157`)) ?? '';
+      return stale !== '';
+    });
+    const dst = stale.split(' ')[0]!;
+    for (const i of [2, 3]) {
+      daemons.get(i)!.child.kill('SIGTERM');
+      expect(await daemons.get(i)!.exited).to.equal(0);
+    }
+    await etcd!.etcdctl(['del', `/coreos.com/network/subnets/${dst.replace('/', '-')}`]);
+    const h2 = bed.host(2);
+    await bed.ip(h2, 'route', 'add', '10.244.250.128/25', 'via', addr(1), 'dev', 'eth0'); // inside the Network, no marker
+    await bed.ip(h2, 'route', 'add', '192.0.2.0/24', 'via', addr(1), 'dev', 'eth0'); // outside the Network
+    const again = flanneld(2);
+    await until(`no route to ${dst} on the restarted host 2`, async () => !(await podRoutes(2)).some((l) => l.startsWith(`${dst} `)), 15_000);
+    expect(again.output()).to.include(`deleted stale route ${dst} via ${addr(3)} dev eth0 (made by flannel-ts, no lease wants it)`);
+    // A marked route nobody wants, appearing while flanneld runs, goes at the next check (every 10 s).
+    await bed.ip(h2, 'route', 'add', '10.244.251.0/24', 'via', addr(1), 'dev', 'eth0', 'proto', '157');
+    await until('the marked stray gone at a check', async () => !(await podRoutes(2)).some((l) => l.startsWith('10.244.251.0/24')), 25_000);
+    const table = await bed.ip(h2, 'route');
+    expect(table).to.include(`10.244.250.128/25 via ${addr(1)} dev eth0`);
+    expect(table).to.include(`192.0.2.0/24 via ${addr(1)} dev eth0`);
+    expect(await podRoutes(2)).to.include(`${subnet(1)} via ${addr(1)} dev eth0 proto 157`);
+    expect(again.output()).to.include(`route 10.244.250.128/25 via ${addr(1)} dev eth0 (proto 3) into the flannel network matches no lease`);
+    expect(again.output()).to.not.include('192.0.2.0/24');
   });
 });

@@ -4,6 +4,7 @@ import { expect } from 'chai';
 import { HostGwError, NAT_REFUSAL, createHostGwBackend } from '../../../backends/host-gw/host-gw.js';
 import type { ExternalInterface, Network } from '../../../backends/backend.js';
 import { FakeNative } from '../../../native/fake.js';
+import { FLANNEL_ROUTE_PROTOCOL } from '../../../backends/route-network/stale-routes.js';
 import { RTPROT_KERNEL, type Link } from '../../../native/types.js';
 import { checkNetworkConfig, parseNetworkConfig } from '../../../subnet-lease/config.js';
 import { parseIP4, parseIP6 } from '../../../subnet-lease/ip.js';
@@ -119,14 +120,48 @@ describe('host-gw backend on the fake kernel', () => {
     ]);
   });
 
-  it('leaves an identical route alone (no write at all)', async () => {
-    h = await start({ prepare: (n) => n.routeReplace({ dst: '10.244.2.0/24', gateway: '198.18.0.2', ifindex: 2 }) });
+  it('leaves an identical route of ours alone (no write at all)', async () => {
+    h = await start({ prepare: (n) => n.routeReplace({ dst: '10.244.2.0/24', gateway: '198.18.0.2', ifindex: 2, protocol: FLANNEL_ROUTE_PROTOCOL }) });
     const writes = h.native.opsApplied;
     h.store.push(added(lease('10.244.2.0/24', '198.18.0.2', 'host-gw')));
     await h.store.drained();
     expect(h.native.opsApplied).to.equal(writes);
     expect(await h.routes()).to.deep.equal(['10.244.2.0/24 via 198.18.0.2 dev eth0']);
     expect(h.log.messages('info')).to.include('route 10.244.2.0/24 via 198.18.0.2 dev eth0 already exists, skipping');
+  });
+
+  it('takes over an identical route without our marker (e.g. the reference daemon\'s, proto boot): one rewrite, marked', async () => {
+    h = await start({ prepare: (n) => n.routeReplace({ dst: '10.244.2.0/24', gateway: '198.18.0.2', ifindex: 2 }) });
+    h.store.push(added(lease('10.244.2.0/24', '198.18.0.2', 'host-gw')));
+    await h.store.drained();
+    const mine = (await h.native.routeList()).filter((r) => r.dst === '10.244.2.0/24');
+    expect(mine.map((r) => [r.gateway, r.protocol])).to.deep.equal([['198.18.0.2', FLANNEL_ROUTE_PROTOCOL]]);
+    expect(h.log.messages('info')).to.include('route 10.244.2.0/24 via 198.18.0.2 dev eth0 existed without our marker (proto 3); rewritten as flannel-ts\'s (proto 157)');
+  });
+
+  it('deletes routes of ours that no lease wants after the first snapshot and at each check; leaves unmarked ones', async () => {
+    h = await start({
+      checkIntervalMs: 20,
+      prepare: async (n) => {
+        const via = (dst: string, gateway: string, protocol?: number) => n.routeReplace({ dst, gateway, ifindex: 2, ...(protocol ? { protocol } : {}) });
+        await via('10.244.9.0/24', '198.18.0.9', FLANNEL_ROUTE_PROTOCOL); // a lease deleted while we were down
+        await via('10.244.8.0/24', '198.18.0.8'); // made by hand (or by the reference daemon)
+        await via('192.0.2.0/24', '198.18.0.7', FLANNEL_ROUTE_PROTOCOL); // outside the Network
+      },
+    });
+    // Nothing is deleted before the first snapshot says which leases exist.
+    await new Promise((r) => setTimeout(r, 100));
+    expect(await h.routes()).to.include('10.244.9.0/24 via 198.18.0.9 dev eth0');
+    h.store.push(added(lease('10.244.2.0/24', '198.18.0.2', 'host-gw')));
+    await until('the stale route gone', async () => !(await h!.routes()).includes('10.244.9.0/24 via 198.18.0.9 dev eth0'));
+    expect(await h.routes()).to.deep.equal(['10.244.2.0/24 via 198.18.0.2 dev eth0', '10.244.8.0/24 via 198.18.0.8 dev eth0', '192.0.2.0/24 via 198.18.0.7 dev eth0']);
+    expect(h.log.messages('info')).to.include('deleted stale route 10.244.9.0/24 via 198.18.0.9 dev eth0 (made by flannel-ts, no lease wants it)');
+    const warned = h.log.messages('warn').filter((m) => m.startsWith('route 10.244.8.0/24 via 198.18.0.8 dev eth0 (proto 3) into the flannel network matches no lease'));
+    // A marked route that appears later (say, restored from a backup) goes at the next check; the warning is not repeated.
+    await h.native.routeReplace({ dst: '10.244.7.0/24', gateway: '198.18.0.7', ifindex: 2, protocol: FLANNEL_ROUTE_PROTOCOL });
+    await until('the marked route gone at a check', async () => !(await h!.routes()).includes('10.244.7.0/24 via 198.18.0.7 dev eth0'));
+    expect(warned).to.have.length(1);
+    expect(h.log.messages('warn').filter((m) => m.startsWith('route 10.244.8.0/24'))).to.have.length(1);
   });
 
   it('follows a host whose public IP changed, and drops its route when its lease turns into another type', async () => {

@@ -123,15 +123,18 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 }
 
-function startup(argv: string[], n: number, env: NodeJS.ProcessEnv): number {
-  const times: number[] = [];
+/** Median VERSION wall time of each command, run round-robin so every one sees the same machine load. */
+function startups(argvs: string[][], n: number, env: NodeJS.ProcessEnv): number[] {
+  const times: number[][] = argvs.map(() => []);
   for (let i = -2; i < n; i++) {
-    const t0 = process.hrtime.bigint();
-    const r = spawnSync(argv[0]!, argv.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    if (r.status !== 0) throw new Error(`${argv.join(' ')} failed: ${r.stdout} ${r.stderr}`);
-    if (i >= 0) times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    argvs.forEach((argv, k) => {
+      const t0 = process.hrtime.bigint();
+      const r = spawnSync(argv[0]!, argv.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      if (r.status !== 0) throw new Error(`${argv.join(' ')} failed: ${r.stdout} ${r.stderr}`);
+      if (i >= 0) times[k]!.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    });
   }
-  return median(times);
+  return times.map(median);
 }
 
 function inner(args: InnerArgs): void {
@@ -140,17 +143,18 @@ function inner(args: InnerArgs): void {
   const fRate = (1000 * p.flannel.length) / sum(p.flannel);
   const bRate = (1000 * p.bridge.length) / sum(p.bridge);
   const env = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', CNI_COMMAND: 'VERSION' };
-  const flannelUp = startup([process.execPath, PLUGIN_JS], args.startups, env);
-  const esmUp = startup([process.execPath, PLUGIN_ESM], args.startups, env);
-  const nodeUp = startup([process.execPath, '-e', ''], args.startups, env);
-  const bridgeUp = startup(['/usr/lib/cni/bridge'], args.startups, env);
+  const [flannelUp, esmUp, nodeUp, bridgeUp] = startups(
+    [[process.execPath, PLUGIN_JS], [process.execPath, PLUGIN_ESM], [process.execPath, '-e', ''], ['/usr/lib/cni/bridge']],
+    args.startups,
+    env,
+  ) as [number, number, number, number];
   const f2 = (x: number): string => x.toFixed(1);
   console.log(`cni plugin benchmark: ${args.pairs} ADD+DEL pairs each (after 3 warm-up pairs), interleaved, fresh namespaces`);
   console.log(`  flannel -> bridge + host-local : ${f2(fRate)} pairs/s  (median ${f2(median(p.flannel))} ms/pair)`);
   console.log(`  bridge + host-local directly   : ${f2(bRate)} pairs/s  (median ${f2(median(p.bridge))} ms/pair)`);
   const overhead = (median(p.flannel) - median(p.bridge)) / 2;
   console.log(`  ratio flannel/bridge throughput: ${(fRate / bRate).toFixed(2)}  (flannel adds ${f2(overhead)} ms per call, median; goal <= 25)`);
-  console.log(`  start-up, VERSION wall time, median of ${args.startups}:`);
+  console.log(`  start-up, VERSION wall time, median of ${args.startups} (round-robin):`);
   console.log(`    flannel.cjs (node ${process.version}) ${f2(flannelUp)} ms | main.js (ESM) ${f2(esmUp)} ms | bare \`node -e ''\` ${f2(nodeUp)} ms (floor) | Debian bridge ${f2(bridgeUp)} ms`);
   const figures: CniBenchFigures = { pluginPairsPerSec: fRate, bridgePairsPerSec: bRate, overheadMsPerCall: overhead };
   console.log(`${MARK}${JSON.stringify(figures)}`);

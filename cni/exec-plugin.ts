@@ -1,7 +1,6 @@
 // Running the delegate plugin as libcni's invoke package does: found by name in CNI_PATH, started
 // with this process's environment and CNI_COMMAND set, the config on stdin. Its stderr is copied to
 // ours; a failure comes back as the error JSON it printed, or one made from its stderr.
-import { spawnSync } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { CniCode, CniError } from './errors.js';
@@ -35,6 +34,8 @@ export interface DelegateCall {
 /** Runs the delegate and returns its stdout; throws the delegate's own CniError when it fails. */
 export function execDelegate(call: DelegateCall): string {
   const path = findInPath(call.plugin, call.cniPath);
+  // Loaded here, not at the top: child_process costs ~5 ms of start-up that VERSION and STATUS never need.
+  const { spawnSync } = process.getBuiltinModule('node:child_process');
   const r = spawnSync(path, [], {
     input: call.config,
     env: { ...call.env, CNI_COMMAND: call.command },

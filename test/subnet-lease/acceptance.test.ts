@@ -132,12 +132,10 @@ describe('lease acceptor: overlaps, older wins, re-evaluation', () => {
 
   it('costs the same per event with 2000 and 8000 leases (no scan of the accepted set)', () => {
     const cost = (n: number): number => {
-      const { a } = make();
       const ls = Array.from({ length: n }, (_, i) => lease(`10.${(i >> 8) + 1}.${i & 255}.0-24`, {}, i));
       const wide: AcceptRules = { ...rules, network: IP4Net.parse('10.0.0.0/8'), subnetLen: null };
       const b = new LeaseAcceptor(wide, () => own, () => undefined);
       b.apply(ls.map((lease) => ({ type: 'added', lease })));
-      void a;
       const probes = Array.from({ length: 2000 }, (_, i) => lease(`10.${(i >> 8) + 1}.${i & 255}.128-25`, {}, n + i));
       const t0 = process.hrtime.bigint();
       for (const p of probes) b.apply([{ type: 'added', lease: p }]);

@@ -146,10 +146,12 @@ function ip6Problem(ip: bigint, ownIP: bigint | null): string | null {
   return null;
 }
 
+const NO_TYPE_WRITTEN = new Set(['udp', 'alloc']);
+
 function checkBackend(lease: Lease, rules: AcceptRules): Rejection | null {
   const type = lease.attrs.backendType ?? '';
-  // The udp backend writes no BackendType (as the reference's); every other backend writes its own.
-  const sameType = type.toLowerCase() === rules.backendType || (type === '' && rules.backendType === 'udp');
+  // The udp and alloc backends write no BackendType (as the reference's); the others write their own.
+  const sameType = type.toLowerCase() === rules.backendType || (type === '' && NO_TYPE_WRITTEN.has(rules.backendType));
   if (!sameType) return reject('backend_type', 'BackendType', `${JSON.stringify(type)} is not ours (${JSON.stringify(rules.backendType)})`);
   const why = rules.validateLeaseData?.(lease.attrs, lease) ?? null;
   if (why) {

@@ -75,6 +75,12 @@ describe('lease acceptance rule (issue 12)', () => {
     });
   }
 
+  it('accepts a lease without BackendType when ours is udp or alloc (they write none), and not otherwise', () => {
+    const l = lease('10.244.20.0-24', { BackendType: undefined, BackendData: undefined });
+    for (const t of ['udp', 'alloc']) expect(checkLease(l, { ...rules, backendType: t, validateLeaseData: null }, own)).to.equal(null);
+    expect(checkLease(l, { ...rules, backendType: 'host-gw', validateLeaseData: null }, own)?.reason).to.equal('backend_type');
+  });
+
   it('IPv6: host bits, outside IPv6Network, loopback/multicast PublicIPv6 and our own address are rejected', () => {
     const r6: AcceptRules = { ...rules, ipv6Network: IP6Net.parse('fd00:10::/56'), ipv6SubnetLen: 64, validateLeaseData: null };
     const o6: OwnIdentity = { ...own, ipv6Subnet: IP6Net.parse('fd00:10:0:7::/64'), publicIPv6: parseIP6('fd99::7') };

@@ -14,6 +14,7 @@ import { openNative, type Native } from '../native/index.js';
 import { backendFactory, leaseDataValidator } from './backends.js';
 import { acceptingStore, type AcceptingStore } from './accepting.js';
 import { rulesFor, type AcceptRules } from '../subnet-lease/acceptance.js';
+import { previousSubnetProblem } from '../subnet-lease/allocate.js';
 import { chooseExternalInterface, describeExternalInterface } from './ext-iface.js';
 import type { ExternalInterface } from '../backends/backend.js';
 import type { Flags } from './flags.js';
@@ -60,7 +61,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
 async function readPrevious({ flags, log }: DaemonOptions): Promise<PreviousSubnets | null> {
   try {
     const previous = await readPreviousSubnets(flags.subnetFile);
-    for (const w of previous.warnings) log('subnet').error(w);
+    for (const w of previous.warnings) log('subnet').warn(w);
     return previous;
   } catch (e) {
     log('subnet').warn(`cannot read the previous ${flags.subnetFile}: ${(e as Error).message}`);
@@ -109,6 +110,14 @@ class Daemon {
     this.health = port > 0 ? new HealthServer({ host, port, isReady: () => this.readiness.ready, metrics: metrics.registry, logger: o.log('healthz') }) : null;
   }
 
+  /** etcd mode takes back the previous run's subnet: say when it cannot, and why (as the reference does). */
+  private warnUnusablePrevious(config: NetworkConfig): void {
+    const prev = this.previous;
+    if (!prev?.subnet || this.o.flags.kubeSubnetMgr) return;
+    const why = previousSubnetProblem(config, prev.subnet, prev.ipv6Subnet);
+    if (why) this.logger.warn(`cannot reuse the previous subnet ${prev.subnet} from ${this.o.flags.subnetFile}: ${why}; leasing another one`);
+  }
+
   private acceptRules(): AcceptRules {
     if (!this.rules) throw new Error('internal: lease watch started before the network config was read');
     return this.rules;
@@ -125,6 +134,7 @@ class Daemon {
     }
     const factory = backendFactory(config.backendType);
     this.rules = rulesFor(config, !this.o.flags.kubeSubnetMgr, leaseDataValidator(config));
+    this.warnUnusablePrevious(config);
     if (!config.enableNFTables) await requireBrNetfilter();
     const extIface = await this.externalInterface(config);
     const backend = factory({ store: this.store, extIface, logger: log(`backend-${config.backendType}`) }, { native: this.nativeLayer });

@@ -7,6 +7,7 @@ import { LeaseAcceptor, type RejectedLease } from '../../subnet-lease/acceptor.j
 import { IP4Net, IP6Net, parseIP4, parseIP6 } from '../../subnet-lease/ip.js';
 import { decodeLeaseAttrs, parseSubnetKey, type Lease, type LeaseEvent } from '../../subnet-lease/lease.js';
 import { validateLeaseData } from '../../backends/vxlan/lease-check.js';
+import { parseNode } from '../../subnet-lease/kube/node.js';
 
 const VXLAN = { vni: 1, port: 0, mtu: 0, gbp: false, learning: false, directRouting: false };
 const rules: AcceptRules = {
@@ -105,6 +106,19 @@ describe('lease acceptor: overlaps, older wins, re-evaluation', () => {
     const out = a.apply([{ type: 'added', lease: lease('10.244.38.0-23', {}, 9) }, { type: 'added', lease: lease('10.244.38.0-24', {}, 5) }]);
     expect(keys(out)).to.deep.equal(['added 10.244.38.0/24']);
     expect(reports.map((r) => r.rejection.reason)).to.deep.equal(['overlaps_lease']);
+  });
+
+  it('kube: the Node with the older creationTimestamp wins (read by parseNode)', () => {
+    const { a } = make();
+    const node = (name: string, cidr: string, ts: string): Lease => {
+      const info = parseNode({ metadata: { name, creationTimestamp: ts }, spec: { podCIDR: cidr } });
+      const l = lease(cidr.replace('/', '-'));
+      delete l.key;
+      if (info.createdAt) l.createdAt = info.createdAt;
+      return l;
+    };
+    const out = a.apply([{ type: 'added', lease: node('new', '10.244.38.0/23', '2026-12-03T10:00:00Z') }, { type: 'added', lease: node('old', '10.244.38.0/24', '2026-12-01T10:00:00Z') }]);
+    expect(keys(out)).to.deep.equal(['added 10.244.38.0/24']);
   });
 
   it('a newer lease inside or around an accepted one is rejected, and logged once per key and value', () => {

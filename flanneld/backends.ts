@@ -8,6 +8,12 @@ import { createUdpBackend } from '../backends/udp/index.js';
 import { openUdpLoop } from '../native/udp.js';
 import type { Backend, BackendContext } from '../backends/backend.js';
 import type { Native } from '../native/index.js';
+import { parseVxlanConfig, type VxlanConfig } from '../backends/vxlan/config.js';
+import { validateLeaseData as validateVxlan } from '../backends/vxlan/lease-check.js';
+import { validateLeaseData as validateHostGw } from '../backends/host-gw/lease-check.js';
+import { validateLeaseData as validateUdp } from '../backends/udp/lease-check.js';
+import type { LeaseDataValidator } from '../subnet-lease/acceptance.js';
+import type { NetworkConfig } from '../subnet-lease/config.js';
 import { FatalError } from './errors.js';
 
 /** What a backend may need besides its context; `native()` opens the kernel layer on first use. */
@@ -35,4 +41,28 @@ export function backendFactory(type: string): Factory {
     throw new FatalError(`backend type "${type}" is not supported by flannel-ts yet; supported: ${supported}`);
   }
   throw new FatalError(`unknown backend type: "${type}" (Backend.Type in the network config); supported: ${supported}`);
+}
+
+/**
+ * The backend's own check of another host's lease data, for the acceptance rule (issue 12); null for
+ * backends that read none. An invalid Backend config is left to the backend's factory to report.
+ */
+export function leaseDataValidator(config: NetworkConfig): LeaseDataValidator | null {
+  switch (config.backendType) {
+    case 'vxlan': {
+      let own: VxlanConfig;
+      try {
+        own = parseVxlanConfig(config.backend);
+      } catch {
+        return null; // the backend's factory names the bad field
+      }
+      return (attrs, lease) => validateVxlan(attrs, own, { v4: config.enableIPv4, v6: config.enableIPv6 && lease.ipv6Subnet !== null });
+    }
+    case 'host-gw':
+      return (attrs) => validateHostGw(attrs);
+    case 'udp':
+      return (attrs) => validateUdp(attrs);
+    default:
+      return null;
+  }
 }

@@ -11,7 +11,10 @@ import type { Lease } from '../subnet-lease/lease.js';
 import type { Logger } from '../subnet-lease/log.js';
 import type { LeaseStore } from '../subnet-lease/store.js';
 import { openNative, type Native } from '../native/index.js';
-import { backendFactory } from './backends.js';
+import { backendFactory, leaseDataValidator } from './backends.js';
+import { acceptingStore, type AcceptingStore } from './accepting.js';
+import { rulesFor, type AcceptRules } from '../subnet-lease/acceptance.js';
+import { previousSubnetProblem } from '../subnet-lease/allocate.js';
 import { chooseExternalInterface, describeExternalInterface } from './ext-iface.js';
 import type { ExternalInterface } from '../backends/backend.js';
 import type { Flags } from './flags.js';
@@ -58,7 +61,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
 async function readPrevious({ flags, log }: DaemonOptions): Promise<PreviousSubnets | null> {
   try {
     const previous = await readPreviousSubnets(flags.subnetFile);
-    for (const w of previous.warnings) log('subnet').error(w);
+    for (const w of previous.warnings) log('subnet').warn(w);
     return previous;
   } catch (e) {
     log('subnet').warn(`cannot read the previous ${flags.subnetFile}: ${(e as Error).message}`);
@@ -83,6 +86,9 @@ class Readiness {
 class Daemon {
   private readonly logger: Logger;
   private readonly store: LeaseStore;
+  /** The store behind the acceptance rule (issue 12); its rules come from the network config. */
+  private readonly accepting: AcceptingStore;
+  private rules: AcceptRules | null = null;
   private readonly readiness: Readiness;
   private readonly health: HealthServer | null;
   private native: Native | undefined;
@@ -97,10 +103,24 @@ class Daemon {
     private readonly previous: PreviousSubnets | null,
   ) {
     this.logger = o.log('flanneld');
-    this.store = meteredStore(parts.store, metrics, tracker);
+    this.accepting = acceptingStore(parts.store, () => this.acceptRules(), metrics, o.log('accept'));
+    this.store = meteredStore(this.accepting, metrics, tracker);
     this.readiness = new Readiness(metrics);
     const { healthzIP: host, healthzPort: port } = o.flags;
     this.health = port > 0 ? new HealthServer({ host, port, isReady: () => this.readiness.ready, metrics: metrics.registry, logger: o.log('healthz') }) : null;
+  }
+
+  /** etcd mode takes back the previous run's subnet: say when it cannot, and why (as the reference does). */
+  private warnUnusablePrevious(config: NetworkConfig): void {
+    const prev = this.previous;
+    if (!prev?.subnet || this.o.flags.kubeSubnetMgr) return;
+    const why = previousSubnetProblem(config, prev.subnet, prev.ipv6Subnet);
+    if (why) this.logger.warn(`cannot reuse the previous subnet ${prev.subnet} from ${this.o.flags.subnetFile}: ${why}; leasing another one`);
+  }
+
+  private acceptRules(): AcceptRules {
+    if (!this.rules) throw new Error('internal: lease watch started before the network config was read');
+    return this.rules;
   }
 
   private nativeLayer = (): Native => (this.native ??= meteredNative(openNative(), this.tracker, this.metrics));
@@ -113,6 +133,8 @@ class Daemon {
       this.logger.warn('the network config has no "Backend": using vxlan, as Flannel documents (the reference code would use udp)');
     }
     const factory = backendFactory(config.backendType);
+    this.rules = rulesFor(config, !this.o.flags.kubeSubnetMgr, leaseDataValidator(config));
+    this.warnUnusablePrevious(config);
     if (!config.enableNFTables) await requireBrNetfilter();
     const extIface = await this.externalInterface(config);
     const backend = factory({ store: this.store, extIface, logger: log(`backend-${config.backendType}`) }, { native: this.nativeLayer });

@@ -120,10 +120,27 @@ function renderJson(e: Entry): string {
   return JSON.stringify({ ts: isoMicros(e.ts), level: e.level, ...v, component: e.component, msg: e.message, meta: e.meta });
 }
 
+/**
+ * Control characters (C0, DEL, C1), line and paragraph separators and the invisible direction and
+ * zero-width marks: another host's lease key or value must not forge log lines or hide text (issue 12).
+ */
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ufff9-\ufffb]/g;
+
+/** Escapes what UNPRINTABLE matches: `\n`, `\t`, `\r`, else `\xNN` (text) or `\uNNNN` (JSON, and above 0xff). */
+export function escapeUnprintable(line: string, json: boolean): string {
+  return line.replace(UNPRINTABLE, (c) => {
+    const code = c.charCodeAt(0);
+    const named = c === '\n' ? '\\n' : c === '\t' ? '\\t' : c === '\r' ? '\\r' : null;
+    if (named) return named;
+    if (code <= 0xff && !json) return `\\x${code.toString(16).padStart(2, '0')}`;
+    return `\\u${code.toString(16).padStart(4, '0')}`;
+  });
+}
+
 function renderLine(raw: RawEntry, format: LogFormat, pid: number, secrets: Set<string>): string {
   const entry = entryOf(raw, secrets);
   const line = format === 'json' ? renderJson(entry) : renderText(entry, pid);
-  return scrubSecrets(line, secrets);
+  return escapeUnprintable(scrubSecrets(line, secrets), format === 'json');
 }
 
 function clockMicros(): number {

@@ -5,7 +5,7 @@
 import { commandLine, parseArgs } from './cli.js';
 import { runDaemon } from './daemon.js';
 import { diagnoseMain } from './diagnose/cli.js';
-import { FatalError } from './errors.js';
+import { FatalError, invalidConfigMessage, isConfigError } from './errors.js';
 import { createLogger, flagsForLog, type RootLogger } from './log.js';
 import { SUPPORTED_FLAGS, unsupportedFlags } from './unsupported.js';
 
@@ -42,6 +42,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
 }
 
 function describe(e: unknown): string {
+  if (isConfigError(e)) return invalidConfigMessage(e.message, e.field);
   return e instanceof Error ? `${e.name}: ${e.message}` : String(e);
 }
 

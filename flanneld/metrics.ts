@@ -154,6 +154,9 @@ export class FlannelMetrics {
       0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
     ]),
   );
+  readonly leasesRejected = this.r.register(
+    new Counter('flannel_leases_rejected_total', "other hosts' leases (key and value) ignored by the acceptance rule, by reason"),
+  );
   readonly leaseAcquisitions = this.r.register(new Counter('flannel_lease_acquisitions_total', 'our lease acquired (at start-up) or re-acquired after it was lost'));
   readonly leaseLosses = this.r.register(new Counter('flannel_lease_losses_total', 'our lease deleted or expired in the store (then re-acquired in process)'));
   readonly leaseRenewals = this.r.register(new Counter('flannel_lease_renewals_total', 'successful renewals of our lease'));

@@ -4,7 +4,7 @@ import { isAbort, sleep } from '../subnet-lease/abort.js';
 import { ConfigError, type NetworkConfig } from '../subnet-lease/config.js';
 import type { Logger } from '../subnet-lease/log.js';
 import { isRetryable, type LeaseStore } from '../subnet-lease/store.js';
-import { FatalError } from './errors.js';
+import { FatalError, invalidConfigMessage } from './errors.js';
 
 const RETRY_MS = 1000;
 /** Repeat an unchanged complaint this often, not every second. */
@@ -20,7 +20,7 @@ export async function fetchNetworkConfig(store: LeaseStore, signal: AbortSignal,
       return config;
     } catch (e) {
       if (isAbort(e, signal)) throw e;
-      if (e instanceof ConfigError) throw new FatalError(`invalid network config: ${e.message}`);
+      if (e instanceof ConfigError) throw new FatalError(invalidConfigMessage(e.message, e.field));
       if (!isRetryable(e)) throw e;
       const message = (e as Error).message;
       if (message !== lastMessage || Date.now() - lastLogged >= REPEAT_LOG_MS) {

@@ -55,13 +55,16 @@ export async function writeSubnetEnv(path: string, env: SubnetEnv): Promise<void
  * Parses a dotenv-style file (KEY=value, `#` comments, optional quotes and `export`), as godotenv does
  * for the keys we use. Unknown keys are kept.
  */
-export function parseEnvFile(text: string): Map<string, string> {
+export function parseEnvFile(text: string, onBadLine?: (lineNo: number, line: string) => void): Map<string, string> {
   const out = new Map<string, string>();
-  for (const raw of text.split(/\r?\n/)) {
+  for (const [i, raw] of text.split(/\r?\n/).entries()) {
     const line = raw.trim();
     if (line === '' || line.startsWith('#')) continue;
     const m = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_.]*)\s*[=:]\s*(.*)$/.exec(line);
-    if (!m) continue;
+    if (!m) {
+      onBadLine?.(i + 1, line);
+      continue;
+    }
     let value = m[2]!;
     const quoted = /^(['"])(.*)\1$/.exec(value);
     if (quoted) value = quoted[2]!;
@@ -91,8 +94,8 @@ export async function readPreviousSubnets(path: string): Promise<PreviousSubnets
     }
     throw e;
   }
-  const env = parseEnvFile(text);
   const warnings: string[] = [];
+  const env = parseEnvFile(text, (n, line) => warnings.push(`${path}: line ${n} is not KEY=VALUE (${JSON.stringify(line.slice(0, 80))}); ignoring it`));
   const cidr = <T>(key: string, parse: (s: string) => T): T | null => {
     const v = env.get(key);
     if (!v) return null;

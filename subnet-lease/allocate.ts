@@ -3,7 +3,7 @@
 // take back the subnet of our previous run (from subnet.env) if it is free, else pick at random among
 // up to 100 free subnets.
 import type { NetworkConfig } from './config.js';
-import { IP4Net, IP6Net } from './ip.js';
+import { IP4Net, IP6Net, formatIP4 } from './ip.js';
 import type { Lease } from './lease.js';
 
 export interface AllocationInput {
@@ -37,6 +37,21 @@ export function fitsConfig(config: NetworkConfig, subnet: IP4Net, ipv6Subnet: IP
     ipv6Subnet.ip <= config.ipv6SubnetMax &&
     ipv6Subnet.prefixLen === config.ipv6SubnetLen
   );
+}
+
+/**
+ * Why the previous run's subnets (from subnet.env) cannot be taken back under `config`, or null when
+ * they fit: outside the Network, another prefix length, outside SubnetMin..SubnetMax, or the IPv6 part.
+ */
+export function previousSubnetProblem(config: NetworkConfig, subnet: IP4Net, ipv6Subnet: IP6Net | null): string | null {
+  const net = config.network;
+  if (net && !(subnet.prefixLen >= net.prefixLen && net.contains(subnet.ip))) return `${subnet} is outside the Network ${net}`;
+  if (subnet.prefixLen !== config.subnetLen) return `${subnet} is not a /${config.subnetLen} (SubnetLen)`;
+  if (subnet.ip < config.subnetMin) return `${subnet} is below SubnetMin ${formatIP4(config.subnetMin)}`;
+  if (subnet.ip > config.subnetMax) return `${subnet} is past SubnetMax ${formatIP4(config.subnetMax)}`;
+  if (!config.enableIPv6 || fitsConfig(config, subnet, ipv6Subnet)) return null;
+  if (ipv6Subnet === null) return 'it has no IPv6 subnet (FLANNEL_IPV6_SUBNET), and IPv6 is enabled';
+  return `the IPv6 subnet ${ipv6Subnet} does not fit IPv6Network/IPv6SubnetLen/IPv6SubnetMin/IPv6SubnetMax`;
 }
 
 /**

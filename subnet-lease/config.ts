@@ -167,6 +167,9 @@ function checkV4(cfg: NetworkConfig): void {
   for (const [field, v] of [['SubnetMin', cfg.subnetMin], ['SubnetMax', cfg.subnetMax]] as const) {
     if (v % size !== 0) throw new ConfigError(`${field} is not on a SubnetLen boundary: ${formatIP4(v)} (SubnetLen=${cfg.subnetLen})`, field);
   }
+  if (cfg.subnetMin > cfg.subnetMax) {
+    throw new ConfigError(`SubnetMin is greater than SubnetMax (SubnetMin=${formatIP4(cfg.subnetMin)}, SubnetMax=${formatIP4(cfg.subnetMax)})`, 'SubnetMin');
+  }
 }
 
 function checkV6(cfg: NetworkConfig): void {
@@ -206,5 +209,11 @@ function checkV6(cfg: NetworkConfig): void {
     if (v % size !== 0n) {
       throw new ConfigError(`${field} is not on a SubnetLen boundary: ${formatIP6(v)} (IPv6SubnetLen=${cfg.ipv6SubnetLen})`, field);
     }
+  }
+  if (cfg.ipv6SubnetMin > cfg.ipv6SubnetMax) {
+    throw new ConfigError(
+      `IPv6SubnetMin is greater than IPv6SubnetMax (IPv6SubnetMin=${formatIP6(cfg.ipv6SubnetMin)}, IPv6SubnetMax=${formatIP6(cfg.ipv6SubnetMax)})`,
+      'IPv6SubnetMin',
+    );
   }
 }

@@ -22,6 +22,12 @@ export interface Lease {
   reservation: boolean;
   /** When the lease runs out, if known (always known for our own lease; unset for reservations). */
   expiration?: Date;
+  /** The store key as written (etcd: the full key), when the lease came from a store; its host bits are checked. */
+  key?: string;
+  /** etcd: the key's create_revision, the lease's age for "the older one wins" (subnet-lease/acceptor.ts). */
+  createRevision?: number;
+  /** kube: the Node's metadata.creationTimestamp, the same age. */
+  createdAt?: Date;
 }
 
 export type LeaseEvent = { type: 'added'; lease: Lease } | { type: 'removed'; lease: Lease };

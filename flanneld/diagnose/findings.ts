@@ -1,6 +1,7 @@
 // What `flanneld diagnose` found, and how it is shown: a list of leases, then one line per finding
 // ("missing: …", "stale: …", "device: …", "note: …") and a summary. Exit code 0 when nothing is missing,
 // stale or wrong; 1 otherwise (notes alone do not fail the check).
+import type { RejectedLease } from '../../subnet-lease/acceptor.js';
 import type { NetworkConfig } from '../../subnet-lease/config.js';
 import type { Native } from '../../native/types.js';
 import type { ExternalInterface } from '../../backends/backend.js';
@@ -31,6 +32,8 @@ export interface Report {
   own: Lease;
   leases: readonly Lease[];
   findings: Finding[];
+  /** Leases flanneld's acceptance rule ignores (never programmed), with why. */
+  rejected?: readonly RejectedLease[];
 }
 
 /** "(lease 10.244.3.0/24 of 198.18.0.3)" */
@@ -59,6 +62,9 @@ export function renderText(report: Report): string {
     const mine = l === report.own ? '  (this host)' : '';
     lines.push(`  ${l.subnet}  public IP ${formatIP4(l.attrs.publicIP)}  backend ${l.attrs.backendType || '(none)'}  VTEP MAC ${vtepMac(l)}${mine}`);
   }
+  const rejected = report.rejected ?? [];
+  if (rejected.length > 0) lines.push(`leases ignored by the acceptance rule, never programmed (${rejected.length}):`);
+  for (const r of rejected) lines.push(`  ${r.key}: ${r.rejection.field} ${r.rejection.why} [${r.rejection.reason}]`);
   for (const f of report.findings) lines.push(`${f.kind}: ${f.text}`);
   const [m, s, d] = [count(report, 'missing'), count(report, 'stale'), count(report, 'device')];
   const verdict = exitCode(report) === 0 ? 'OK: the kernel matches the leases' : 'PROBLEMS FOUND';
@@ -78,6 +84,7 @@ export function renderJson(report: Report): string {
       vtepMac: vtepMac(l),
       own: l === report.own,
     })),
+    rejected: (report.rejected ?? []).map((r) => ({ key: r.key, reason: r.rejection.reason, field: r.rejection.field, why: r.rejection.why })),
     missing: byKind('missing'),
     stale: byKind('stale'),
     device: byKind('device'),

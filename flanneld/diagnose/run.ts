@@ -1,6 +1,7 @@
 // `flanneld diagnose`: reads the network config and every lease from the store the flags select, our
 // subnet from subnet.env, and the kernel through the native layer, and reports what is missing or stale.
 // Read-only: it never writes to the store or the kernel. Exit 0 all matches, 1 problems, 2 cannot check.
+import { screenLeases } from './screen.js';
 import type { Flags } from '../flags.js';
 import type { Logger } from '../../subnet-lease/log.js';
 import type { NetworkConfig } from '../../subnet-lease/config.js';
@@ -57,8 +58,9 @@ async function diagnose(flags: Flags, log: (component: string) => Logger): Promi
   const native = openNative();
   try {
     const ext = config.backendType === 'host-gw' ? await externalInterface(flags, config, native) : undefined;
-    const findings = await check({ config, own, leases, native, ext });
-    return { backend: config.backendType, own, leases, findings };
+    const { accepted, rejected } = screenLeases(config, own, leases, flags.kubeSubnetMgr);
+    const findings = await check({ config, own, leases: [own, ...accepted], native, ext });
+    return { backend: config.backendType, own, leases, findings, rejected };
   } finally {
     await native.close();
   }

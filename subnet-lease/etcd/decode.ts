@@ -9,10 +9,12 @@ import type { Logger } from '../log.js';
  * lease JSON is another host's problem: it is logged (naming the key) and skipped (null), never thrown.
  * `expiration` is left unset: listing never asks etcd for a lease's TTL (one RPC per key).
  */
-export function decodeStoredLease(key: string, value: string, reservation: boolean, logger: Logger): Lease | null {
+export function decodeStoredLease(key: string, value: string, reservation: boolean, logger: Logger, createRevision?: string | number): Lease | null {
   try {
     const { subnet, ipv6Subnet } = parseSubnetKey(key);
-    return { subnet, ipv6Subnet, attrs: decodeLeaseAttrs(value), reservation };
+    const lease: Lease = { subnet, ipv6Subnet, attrs: decodeLeaseAttrs(value), reservation, key };
+    if (createRevision !== undefined) lease.createRevision = Number(createRevision);
+    return lease;
   } catch (e) {
     if (!(e instanceof LeaseParseError)) throw e;
     logger.warn(`skipping subnet entry ${key}: ${e.message}`, { key });
@@ -24,7 +26,7 @@ export function decodeStoredLease(key: string, value: string, reservation: boole
 export function decodeRemovedLease(key: string, logger: Logger): Lease | null {
   try {
     const { subnet, ipv6Subnet } = parseSubnetKey(key);
-    return { subnet, ipv6Subnet, attrs: { publicIP: 0, publicIPv6: null }, reservation: false };
+    return { subnet, ipv6Subnet, attrs: { publicIP: 0, publicIPv6: null }, reservation: false, key };
   } catch (e) {
     if (!(e instanceof LeaseParseError)) throw e;
     logger.warn(`skipping removal of subnet entry ${key}: ${e.message}`, { key });

@@ -171,7 +171,7 @@ export class EtcdRegistry implements Registry {
   }
 
   private decode(kv: IKeyValue): Lease | null {
-    return decodeStoredLease(kv.key.toString(), kv.value.toString(), kv.lease === '0', this.logger);
+    return decodeStoredLease(kv.key.toString(), kv.value.toString(), kv.lease === '0', this.logger, kv.create_revision);
   }
 
   private watchSource(): WatchSource {

@@ -189,7 +189,7 @@ export class SubnetWatch {
       const lease = decodeRemovedLease(key, this.src.logger);
       return lease && { type: 'removed', lease };
     }
-    const lease = decodeStoredLease(key, ev.kv.value.toString(), ev.kv.lease === '0', this.src.logger);
+    const lease = decodeStoredLease(key, ev.kv.value.toString(), ev.kv.lease === '0', this.src.logger, ev.kv.create_revision);
     return lease && { type: 'added', lease };
   }
 }

@@ -10,6 +10,8 @@ export interface NodeInfo {
   readonly annotations: Readonly<Record<string, string>>;
   readonly podCIDR: string;
   readonly podCIDRs: readonly string[];
+  /** metadata.creationTimestamp: the lease's age for the acceptance rule's "older wins". */
+  readonly createdAt?: Date;
 }
 
 export class NodeParseError extends Error {
@@ -25,6 +27,12 @@ function stringField(obj: Record<string, unknown>, field: string, where: string)
   if (v === undefined || v === null) return '';
   if (typeof v !== 'string') throw new NodeParseError(`${where}.${field} must be a string, got ${JSON.stringify(v)}`);
   return v;
+}
+
+/** The API's RFC 3339 creationTimestamp (a Date is taken as it is); anything unreadable is left out. */
+function createdAt(v: unknown): { createdAt?: Date } {
+  const d = v instanceof Date ? v : typeof v === 'string' ? new Date(v) : null;
+  return d && !Number.isNaN(d.getTime()) ? { createdAt: d } : {};
 }
 
 /** Reads a Node object (JSON as the API returned it, or slimNode of it); NodeParseError names the bad field. */
@@ -52,6 +60,7 @@ export function parseNode(raw: unknown): NodeInfo {
     annotations,
     podCIDR: stringField(spec, 'podCIDR', 'spec'),
     podCIDRs: cidrs as string[],
+    ...createdAt(meta.creationTimestamp),
   };
 }
 
@@ -109,7 +118,9 @@ export function nodeToLease(node: NodeInfo, keys: KubeAnnotations, families: Fam
   const type = ann[keys.backendType];
   if (type) attrs.backendType = type;
   // IPv6-only is refused at config time, so an IPv4 subnet exists here.
-  return { subnet: subnets.v4!, ipv6Subnet: families.enableIPv6 ? subnets.v6 : null, attrs, reservation: false };
+  const lease: Lease = { subnet: subnets.v4!, ipv6Subnet: families.enableIPv6 ? subnets.v6 : null, attrs, reservation: false };
+  if (node.createdAt) lease.createdAt = node.createdAt;
+  return lease;
 }
 
 function parseAddress<T>(node: NodeInfo, key: string, parse: (s: string) => T): T {

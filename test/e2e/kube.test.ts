@@ -184,6 +184,39 @@ describe('kube mode end to end: flanneld --kube-subnet-mgr, fake API server, CNI
     }
   });
 
+  it('programs exactly the good nodes when bad ones (overlap, outside Network, bad PublicIP or VtepMAC) come and go (issue 12)', async () => {
+    const node = (name: string, cidr: string, publicIP: string, data: string): Obj =>
+      nodeObject(name, [cidr], {
+        [`${PREFIX}backend-data`]: data,
+        [`${PREFIX}backend-type`]: 'vxlan',
+        [`${PREFIX}kube-subnet-manager`]: 'true',
+        [`${PREFIX}public-ip`]: publicIP,
+      });
+    const good = '{"VNI":1,"VtepMAC":"0a:58:c6:12:00:55"}';
+    const bad: Array<[string, string, string, string]> = [
+      ['bad-overlap', '10.244.2.0/25', '198.18.0.61', '{"VNI":1,"VtepMAC":"0a:58:c6:12:00:61"}'],
+      ['bad-outside', '192.168.77.0/24', '198.18.0.62', '{"VNI":1,"VtepMAC":"0a:58:c6:12:00:62"}'],
+      ['bad-loopback', '10.244.62.0/24', '127.0.0.1', '{"VNI":1,"VtepMAC":"0a:58:c6:12:00:63"}'],
+      ['bad-mac', '10.244.63.0/24', '198.18.0.64', '{"VNI":1,"VtepMAC":"ff:ff:ff:ff:ff:ff"}'],
+      ['bad-vni', '10.244.64.0/24', '198.18.0.65', '{"VNI":9,"VtepMAC":"0a:58:c6:12:00:65"}'],
+    ];
+    const flannelRoutes = async (): Promise<string[]> =>
+      (await bed.ip(bed.host(1), 'route', 'show', 'dev', 'flannel.1')).split('\n').map((l) => l.split(' ')[0]!).filter((l) => l !== '').sort();
+    for (const [name, cidr, ip, data] of bad) await api.createNode(node(name, cidr, ip, data));
+    await api.createNode(node('node5', '10.244.5.0/24', '198.18.0.5', good));
+    await until('host 1 routes the good node 5', async () => (await flannelRoutes()).includes('10.244.5.0/24'));
+    await until('host 1 warns about every bad node', () => bad.every(([, cidr]) => daemons.get(1)!.output().includes(`ignoring the lease ${cidr.replace('/', '-')}`)));
+    expect(await flannelRoutes()).to.deep.equal(['10.244.2.0/24', '10.244.3.0/24', '10.244.5.0/24']);
+    const fdb = await bed.exec(bed.host(1), ['bridge', 'fdb', 'show', 'dev', 'flannel.1']);
+    expect(fdb).to.not.match(/ff:ff:ff:ff:ff:ff dst|0a:58:c6:12:00:6[1-5]/);
+    expect(await ping(1, podIP.get(2)!), 'pod 1 -> pod 2').to.equal(true);
+    for (const [name] of bad) await api.deleteNode(name);
+    await api.deleteNode('node5');
+    await until('host 1 forgets node 5', async () => !(await flannelRoutes()).includes('10.244.5.0/24'));
+    expect(await flannelRoutes()).to.deep.equal(['10.244.2.0/24', '10.244.3.0/24']);
+    expect(await ping(1, podIP.get(2)!), 'pod 1 -> pod 2 after').to.equal(true);
+  });
+
   it('our node deleted: flanneld says so and exits 0; the other hosts drop its subnet', async () => {
     const d = daemons.get(3)!;
     await api.deleteNode('node3');

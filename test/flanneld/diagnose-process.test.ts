@@ -67,6 +67,21 @@ describe('flanneld diagnose next to a vxlan flanneld @netns @etcd', function () 
     expect(json.leases).to.have.length(3);
   });
 
+  it('lists the leases the acceptance rule ignores (exit 0: flanneld rightly never programmed them)', async () => {
+    const key = `/coreos.com/network/subnets/${gw(of(2).subnet)}-25`;
+    await cluster.etcd.etcdctl(['put', key, JSON.stringify({ PublicIP: '198.18.0.77', BackendType: 'vxlan', BackendData: { VNI: 1, VtepMAC: '0a:00:00:00:00:77' } })]);
+    try {
+      const run = await diagnose(1);
+      expect(run.code, run.stdout + run.stderr).to.equal(0);
+      expect(run.stdout).to.include('leases ignored by the acceptance rule, never programmed (1):');
+      expect(run.stdout).to.include(`  ${key}: key `);
+      const json = JSON.parse((await diagnose(1, '--output=json')).stdout) as { rejected: Array<{ key: string; reason: string }> };
+      expect(json.rejected).to.deep.equal([{ ...json.rejected[0], key, reason: 'subnet_len' }]);
+    } finally {
+      await cluster.etcd.etcdctl(['del', key]);
+    }
+  });
+
   it('exits 1 naming exactly the route and the FDB entry deleted by hand while flanneld is stopped', async () => {
     expect(await cluster.started[0]!.stop()).to.equal(0);
     await cluster.bed.ip(cluster.bed.host(1), 'route', 'del', of(2).subnet, 'dev', 'flannel.1');

@@ -138,4 +138,17 @@ describe('flags for the start-up log line', () => {
     if (r.kind !== 'run') throw new Error('expected run');
     expect(flagsForLog(r.flags)['etcd-password']).to.equal('');
   });
+  it('escapes control characters and invisible marks in text and JSON lines, so a lease cannot forge or hide a line', async () => {
+    const evil = 'key\n0101 00:00:00.000000 1 forged] fake\u001b[31m\u0007\u007f\u0085\u2028\u202e';
+    for (const format of ['text', 'json'] as const) {
+      const { root, all } = capture({ format });
+      root.child('accept').warn(`ignoring the lease ${evil}`, { key: evil });
+      await root.close();
+      const out = all().replace(/\n$/, '');
+      expect(out.split('\n'), format).to.have.length(1);
+      expect(out, format).to.not.match(/[\u0000-\u001f\u007f-\u009f\u2028\u202e]/);
+      if (format === 'json') expect((JSON.parse(out) as { msg: string }).msg).to.equal(`ignoring the lease ${evil}`);
+      else expect(out).to.include('key\\n0101').and.include('\\x1b[31m\\x07\\x7f\\x85\\u2028\\u202e');
+    }
+  });
 });

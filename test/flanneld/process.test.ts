@@ -61,6 +61,22 @@ describe('flanneld process in network namespaces @netns @etcd', function () {
     expect(fatal[0]).to.match(/invalid network config: SubnetLen must be less than \/31 \(SubnetLen=31\)/);
   });
 
+  it('stops start-up on SubnetMin > SubnetMax and on a bad backend field, with "invalid network config: <field>" and no class name', async () => {
+    const cases: Array<[string, string, RegExp]> = [
+      ['/minmax/network', '{"Network":"10.244.0.0/16","SubnetMin":"10.244.20.0","SubnetMax":"10.244.10.0","Backend":{"Type":"alloc"}}', /invalid network config: SubnetMin is greater than SubnetMax \(SubnetMin=10\.244\.20\.0, SubnetMax=10\.244\.10\.0\)/],
+      ['/badvni/network', '{"Network":"10.244.0.0/16","Backend":{"Type":"vxlan","VNI":-3}}', /invalid network config: (Backend\.)?VNI\b.*-3/],
+    ];
+    for (const [prefix, config, message] of cases) {
+      await cluster.etcd.etcdctl(['put', `${prefix}/config`, config]);
+      const bad = flanneld(1, `--etcd-prefix=${prefix}`);
+      expect(await bad.exited).to.equal(1);
+      const fatal = bad.output().split('\n').filter((l) => l.includes('fatal'));
+      expect(fatal, bad.output()).to.have.length(1);
+      expect(fatal[0]).to.match(message);
+      expect(fatal[0]).to.not.match(/ConfigError/);
+    }
+  });
+
   it('exits 1 on an unknown flag and on a flag whose feature is not there yet', async () => {
     const unknown = flanneld(1, '--no-such-flag');
     expect(await unknown.exited).to.equal(1);

@@ -47,6 +47,15 @@ describe('subnet.env', () => {
     expect(prev.warnings).to.deep.equal([]);
   });
 
+  it('warns about a line that is not KEY=VALUE, naming the line, and still reads the rest', async () => {
+    const path = join(dir, 'subnet.env');
+    await writeFile(path, 'FLANNEL_NETWORK=10.244.0.0/16\n<<<<<<< HEAD\nFLANNEL_SUBNET=10.244.1.1/24\n');
+    const prev = await readPreviousSubnets(path);
+    expect(prev.subnet!.toString()).to.equal('10.244.1.0/24');
+    expect(prev.warnings).to.have.length(1);
+    expect(prev.warnings[0]).to.match(/line 2 is not KEY=VALUE \("<<<<<<< HEAD"\)/);
+  });
+
   it('skips invalid or multi-valued entries with a warning, and a missing file is no error', async () => {
     const path = join(dir, 'subnet.env');
     await writeFile(path, '# old\nFLANNEL_SUBNET=10.244.1.1/24,10.244.2.1/24\nFLANNEL_NETWORK=banana\nexport FLANNEL_MTU="1450"\n');

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { allocate, fitsConfig } from '../../subnet-lease/allocate.js';
+import { allocate, fitsConfig, previousSubnetProblem } from '../../subnet-lease/allocate.js';
 import { checkNetworkConfig, parseNetworkConfig } from '../../subnet-lease/config.js';
 import { IP4Net, IP6Net, parseIP4 } from '../../subnet-lease/ip.js';
 import type { Lease } from '../../subnet-lease/lease.js';
@@ -64,5 +64,16 @@ describe('allocation (reference order)', () => {
     expect(d.kind === 'create' && d.ipv6Subnet!.toString()).to.equal('2001:cafe:42:1::/64');
     expect(fitsConfig(dual, IP4Net.parse('10.5.3.0/24'), null)).to.equal(false);
     expect(fitsConfig(cfg(), IP4Net.parse('10.5.3.0/24'), IP6Net.parse('2001:cafe:42:1::/64'))).to.equal(false);
+  });
+
+  it('says why the previous run\'s subnet cannot be taken back: outside the Network, length, SubnetMin, SubnetMax', () => {
+    const c = cfg({ SubnetMin: '10.5.10.0', SubnetMax: '10.5.20.0' });
+    expect(previousSubnetProblem(c, IP4Net.parse('10.5.15.0/24'), null)).to.equal(null);
+    expect(previousSubnetProblem(c, IP4Net.parse('10.5.10.0/24'), null)).to.equal(null);
+    expect(previousSubnetProblem(c, IP4Net.parse('10.5.20.0/24'), null)).to.equal(null);
+    expect(previousSubnetProblem(c, IP4Net.parse('10.6.15.0/24'), null)).to.match(/outside the Network 10\.5\.0\.0\/16/);
+    expect(previousSubnetProblem(c, IP4Net.parse('10.5.15.0/25'), null)).to.match(/is not a \/24 \(SubnetLen\)/);
+    expect(previousSubnetProblem(c, IP4Net.parse('10.5.9.0/24'), null)).to.match(/below SubnetMin 10\.5\.10\.0/);
+    expect(previousSubnetProblem(c, IP4Net.parse('10.5.21.0/24'), null)).to.match(/past SubnetMax 10\.5\.20\.0/);
   });
 });

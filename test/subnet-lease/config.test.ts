@@ -68,6 +68,8 @@ describe('network config', () => {
     expectError({ Network: '10.0.0.0/16', SubnetMax: '11.0.0.0' }, /SubnetMax is not in the range of the Network \(SubnetMax=11.0.0.0/, 'SubnetMax');
     expectError({ Network: '10.0.0.0/16', SubnetMin: '10.0.1.5' }, /SubnetMin is not on a SubnetLen boundary: 10.0.1.5/, 'SubnetMin');
     expectError({ Network: '10.0.0.0/16', SubnetMax: '10.0.9.1' }, /SubnetMax is not on a SubnetLen boundary: 10.0.9.1/, 'SubnetMax');
+    expectError({ Network: '10.0.0.0/16', SubnetMin: '10.0.20.0', SubnetMax: '10.0.10.0' }, /SubnetMin=10\.0\.20\.0, SubnetMax=10\.0\.10\.0/, 'SubnetMin');
+    expect(check({ Network: '10.0.0.0/16', SubnetMin: '10.0.10.0', SubnetMax: '10.0.10.0', Backend: { Type: 'alloc' } }).subnetMax).to.be.a('number');
     expectError({ Network: '10.0.0.0/16', SubnetMin: 'ten' }, /SubnetMin "ten" is not an IPv4 address/, 'SubnetMin');
     expectError({ Network: '10.0.0.0/16', Backend: { VNI: 1 } }, /unknown backend type/, 'Backend.Type');
     expectError({ Network: '10.0.0.0/16', Backend: 'vxlan' }, /error decoding Backend property of config/, 'Backend');
@@ -90,6 +92,11 @@ describe('network config', () => {
       /IPv6SubnetMin is not on a SubnetLen boundary: fc00:0:0:1::1/,
     );
     expectError({ Network: '10.0.0.0/16', EnableIPv6: true, IPv6Network: 'fc00::/48', IPv6SubnetMax: 'fd00::' }, /IPv6SubnetMax is not in the range of the IPv6Network/);
+    expectError(
+      { Network: '10.0.0.0/16', EnableIPv6: true, IPv6Network: 'fc00::/48', IPv6SubnetMin: 'fc00:0:0:20::', IPv6SubnetMax: 'fc00:0:0:10::' },
+      /IPv6SubnetMin=fc00:0:0:20::, IPv6SubnetMax=fc00:0:0:10::/,
+      'IPv6SubnetMin',
+    );
   });
 
   it('skips IPv4 checks when EnableIPv4 is false', () => {

@@ -57,5 +57,3 @@ export interface BackendSample {
   labels?: Readonly<Record<string, string>>;
   value: number;
 }
-
-export type BackendFactory = (ctx: BackendContext) => Backend;

@@ -6,7 +6,7 @@ import { writeFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { createVxlanBackend } from '../backends/vxlan/index.js';
+import { createVxlanBackend } from '../backends/vxlan/backend.js';
 import type { VxlanNetwork } from '../backends/vxlan/network.js';
 import { openNative } from '../native/kernel.js';
 import { IP4Net, parseIP4 } from '../subnet-lease/ip.js';

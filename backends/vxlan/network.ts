@@ -15,7 +15,7 @@ import { planPass } from './full-pass.js';
 import { PeerGroups } from './groups.js';
 import type { Group } from './owners.js';
 import { type Peer, groupKey, peerEntries, peerKey } from './peers.js';
-import { logPeers, toPeers } from './peer-batch.js';
+import { logIgnored, logPeers, peerGroups, toPeers } from './peer-batch.js';
 import { installGroups, removeEntries } from './programmer.js';
 import { damagedKey } from './repair.js';
 import type { VxlanNetworkDeps } from './network-deps.js';
@@ -199,10 +199,7 @@ export class VxlanNetwork implements Network {
 
   /** A peer family's group on our device of that family. */
   private groupsOf(p: Peer): Group[] {
-    return p.families.flatMap((pf) => {
-      const dev = this.d.devices.find((x) => x.family === pf.family);
-      return dev ? [{ key: groupKey(pf), entries: peerEntries(pf, dev.link.index) }] : [];
-    });
+    return peerGroups(p, this.d.devices.map((x) => ({ family: x.family, ifindex: x.link.index })));
   }
 
   /** Applies a batch of lease events: the last event per subnet wins; deletions go before additions. */
@@ -211,14 +208,15 @@ export class VxlanNetwork implements Network {
     for (const e of events) latest.set(peerKey(e.lease), e);
     latest.delete(peerKey(this.lease));
     const adds = [...latest.values()].filter((e) => e.type === 'added').map((e) => e.lease);
-    const next = await toPeers(this.d.native, adds, this.d.devices.map((x) => x.family), this.d.config.directRouting, this.d.logger);
+    const next = await toPeers(this.d.native, adds, this.d.devices.map((x) => x.family), this.d.config.directRouting);
+    logIgnored(this.d.logger, next.ignored);
     const orphans: Entry[] = [];
     const install: Group[] = [];
     const added: Peer[] = [];
     const removed: Peer[] = [];
     for (const key of latest.keys()) {
       const old = this.peers.get(key);
-      const peer = next.get(key) ?? null;
+      const peer = next.peers.get(key) ?? null;
       if (old) {
         this.peers.delete(key);
         for (const g of this.groupsOf(old)) orphans.push(...this.groups.remove(g.key));

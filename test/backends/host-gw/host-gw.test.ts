@@ -1,7 +1,7 @@
 // host-gw on the in-memory kernel (FakeNative): what ends up in the routing table for each lease event,
 // the lease it asks for, the NAT refusal, the unreachable-host skip and the check loop's repairs.
 import { expect } from 'chai';
-import { HostGwError, NAT_REFUSAL, createHostGwBackend } from '../../../backends/host-gw/host-gw.js';
+import { HostGwError, NAT_REFUSAL, createHostGwBackend } from '../../../backends/host-gw/backend.js';
 import type { ExternalInterface, Network } from '../../../backends/backend.js';
 import { FakeNative } from '../../../native/fake.js';
 import { FLANNEL_ROUTE_PROTOCOL } from '../../../backends/route-network/stale-routes.js';

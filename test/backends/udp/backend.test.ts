@@ -1,7 +1,7 @@
 // The udp backend on the in-memory fake native and a recording fake loop: config, lease attributes,
 // device set-up, lease events as loop commands, lease change, stop. No root needed.
 import { expect } from 'chai';
-import { createUdpBackend, UdpConfigError } from '../../../backends/udp/index.js';
+import { createUdpBackend, UdpConfigError } from '../../../backends/udp/backend.js';
 import { parseUdpConfig } from '../../../backends/udp/config.js';
 import type { UdpNetwork } from '../../../backends/udp/network.js';
 import { FakeNative } from '../../../native/fake.js';

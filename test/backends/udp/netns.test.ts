@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createUdpBackend } from '../../../backends/udp/index.js';
+import { createUdpBackend } from '../../../backends/udp/backend.js';
 import type { UdpNetwork } from '../../../backends/udp/network.js';
 import { openNative } from '../../../native/kernel.js';
 import type { Native } from '../../../native/types.js';

@@ -1,7 +1,7 @@
 // The vxlan backend on the fake native layer: device, lease data, per-peer entries, DirectRouting,
 // reconcile, recreation and batching.
 import { expect } from 'chai';
-import { VxlanConfigError } from '../../../backends/vxlan/index.js';
+import { VxlanConfigError } from '../../../backends/vxlan/backend.js';
 import { encodeLeaseAttrs } from '../../../subnet-lease/lease.js';
 import { type Harness, prepareFake, startHarness, until } from './harness.js';
 import { remoteLease, vxlanNetworkConfig } from './memory-store.js';

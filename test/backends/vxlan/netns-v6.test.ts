@@ -4,7 +4,7 @@
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { createVxlanBackend } from '../../../backends/vxlan/index.js';
+import { createVxlanBackend } from '../../../backends/vxlan/backend.js';
 import type { VxlanNetwork } from '../../../backends/vxlan/network.js';
 import { openNative } from '../../../native/kernel.js';
 import type { Native } from '../../../native/types.js';

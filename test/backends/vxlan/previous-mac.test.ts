@@ -1,7 +1,7 @@
 // The VTEP MAC of the previous run (LeaseStore.previousLease) on the fake native layer: a device that has
 // to be created gets it, when the previous data is usable; an existing compatible device keeps its own.
 import { expect } from 'chai';
-import { createVxlanBackend } from '../../../backends/vxlan/index.js';
+import { createVxlanBackend } from '../../../backends/vxlan/backend.js';
 import { vtepMacProblem } from '../../../backends/vxlan/mac.js';
 import type { VxlanNetwork } from '../../../backends/vxlan/network.js';
 import type { FakeNative } from '../../../native/fake.js';

@@ -7,7 +7,7 @@ import type { NetworkConfig } from '../subnet-lease/config.js';
 import type { Lease } from '../subnet-lease/lease.js';
 import type { LeaseDataValidator } from '../subnet-lease/acceptance.js';
 import type { Backend, BackendContext, ExternalInterface } from './backend.js';
-import { formatIP4 } from '../subnet-lease/ip.js';
+import { formatIP4 } from '../common/ip.js';
 
 /** What a backend may need besides its context; `native()` opens the kernel layer on first use. */
 export interface BackendDeps {

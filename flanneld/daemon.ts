@@ -5,10 +5,10 @@
 import { access } from 'node:fs/promises';
 import type { Network } from '../backends/backend.js';
 import type { NetworkConfig } from '../subnet-lease/config.js';
-import { isAbort } from '../subnet-lease/abort.js';
+import { isAbort } from '../common/abort.js';
 import { OwnNodeDeletedError } from '../subnet-lease/kube/errors.js';
 import type { Lease } from '../subnet-lease/lease.js';
-import type { Logger } from '../subnet-lease/log.js';
+import type { Logger } from '../common/log.js';
 import type { LeaseStore } from '../subnet-lease/store.js';
 import { openNative, type Native } from '../native/index.js';
 import { backendModule } from './backends.js';

@@ -2,7 +2,7 @@
 // the main table, and gatewayed subnet routes out of the external interface that no lease wants.
 import type { Route, RouteSpec } from '../../native/types.js';
 import { RT_TABLE_MAIN } from '../../native/types.js';
-import { parseIP4, parseIP6 } from '../../subnet-lease/ip.js';
+import { parseIP4, parseIP6 } from '../../common/ip.js';
 import type { Lease } from '../../subnet-lease/lease.js';
 import { BACKEND_TYPE as HOST_GW, hostGwRoutes } from './backend.js';
 import { canonical, describeRoute, routeState, sameSlot } from '../route-network/route-match.js';

@@ -16,7 +16,7 @@ import type { Backend, BackendContext, Network } from '../backend.js';
 import type { Native } from '../../native/types.js';
 import type { UdpLoopOpener } from '../../native/udp.js';
 import type { NetworkConfig } from '../../subnet-lease/config.js';
-import { formatIP4 } from '../../subnet-lease/ip.js';
+import { formatIP4 } from '../../common/ip.js';
 import { UdpConfigError, parseUdpConfig } from './config.js';
 import { TUN_DEVICE, TUN_NAME_PATTERN, configureTun } from './device.js';
 import { UdpNetwork } from './network.js';

@@ -1,7 +1,7 @@
 // The udp check for `flanneld diagnose`: the TUN device's address and the Network route; the packet
 // loop's peer table lives in the daemon's memory and cannot be read from outside.
 import { RT_TABLE_MAIN } from '../../native/types.js';
-import { IP4Net, formatIP4 } from '../../subnet-lease/ip.js';
+import { IP4Net, formatIP4 } from '../../common/ip.js';
 import { type CheckInput, type Finding } from '../module.js';
 import { TUN_DEVICE as UDP_DEVICE } from './device.js';
 

@@ -21,7 +21,7 @@
 import type { Backend, BackendContext, Network } from '../backend.js';
 import type { Link, Native } from '../../native/types.js';
 import type { NetworkConfig } from '../../subnet-lease/config.js';
-import { formatIP4, formatIP6 } from '../../subnet-lease/ip.js';
+import { formatIP4, formatIP6 } from '../../common/ip.js';
 import type { LeaseAttrs } from '../../subnet-lease/lease.js';
 import { type VxlanConfig, VxlanConfigError, parseVxlanConfig } from './config.js';
 import { type DeviceSpec, configureDevice, ensureDevice } from './device.js';

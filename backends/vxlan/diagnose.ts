@@ -1,7 +1,7 @@
 // The vxlan check: per family, the device (present, up, MTU, VTEP MAC of our lease, our subnet's
 // address) and the backend's own diff of wanted entries against the kernel's (reconcile.ts).
 import type { Link } from '../../native/types.js';
-import { IP4Net, formatIP4, formatIP6, parseIP4, parseIP6 } from '../../subnet-lease/ip.js';
+import { IP4Net, formatIP4, formatIP6, parseIP4, parseIP6 } from '../../common/ip.js';
 import { parseVxlanConfig, type VxlanConfig } from './config.js';
 import { type Entry, describeEntry, entryKey } from './entries.js';
 import { OVERHEAD } from './backend.js';

@@ -19,6 +19,7 @@ import { logIgnored, logPeers, peerGroups, toPeers } from './peer-batch.js';
 import { installGroups, removeEntries } from './programmer.js';
 import { damagedKey } from './repair.js';
 import type { VxlanNetworkDeps } from './network-deps.js';
+import { SerialQueue } from '../../common/serial.js';
 
 export type { VxlanNetworkDeps, VxlanNetworkOptions } from './network-deps.js';
 
@@ -30,7 +31,7 @@ export class VxlanNetwork implements Network {
   readonly mtu: number;
   private readonly peers = new Map<string, Peer>();
   private readonly groups = new PeerGroups();
-  private queue: Promise<void> = Promise.resolve();
+  private readonly queue = new SerialQueue();
   private passPending = false;
   private readonly urgent: Array<() => Promise<void>> = [];
   private readonly damaged = new Set<string>();
@@ -52,7 +53,7 @@ export class VxlanNetwork implements Network {
 
   /** Resolves when every task queued so far (lease batches, repairs, passes, recreation) has finished. */
   whenIdle(): Promise<void> {
-    return this.queue;
+    return this.queue.idle();
   }
 
   /**
@@ -73,7 +74,7 @@ export class VxlanNetwork implements Network {
       this.timers.clear();
       stopEntries();
       stopLinks();
-      await this.queue;
+      await this.queue.idle();
     }
   }
 
@@ -89,9 +90,7 @@ export class VxlanNetwork implements Network {
 
   /** Runs `task` after every earlier one; a failing task is logged, never fatal. */
   private serial(task: () => Promise<void>): Promise<void> {
-    const next = this.queue.then(task).catch((e: unknown) => this.logTaskError(e));
-    this.queue = next;
-    return next;
+    return this.queue.run(task).catch((e: unknown) => this.logTaskError(e));
   }
 
   private logTaskError(e: unknown): void {

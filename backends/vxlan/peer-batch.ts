@@ -4,11 +4,10 @@
 // of a batch.
 import type { Native } from '../../native/types.js';
 import type { Lease } from '../../subnet-lease/lease.js';
-import type { Logger } from '../../subnet-lease/log.js';
+import type { Logger } from '../../common/log.js';
 import type { Group } from './owners.js';
+import { logPeerChanges } from '../peer-log.js';
 import { type Family, type Peer, directReachability, groupKey, peerEntries, peerFamilies, peerKey } from './peers.js';
-
-const VERBOSE_PEER_LOG_LIMIT = 20;
 
 export interface PeerBatch {
   /** Usable leases as peers, by subnet key. */
@@ -48,12 +47,13 @@ export function logIgnored(log: Logger, ignored: PeerBatch['ignored']): void {
   }
 }
 
-/** One line per peer for small batches; a summary (and debug lines) for large ones. */
+/** The log lines of a batch (backends/peer-log.ts). */
 export function logPeers(log: Logger, added: readonly Peer[], removed: readonly Peer[], total: number): void {
-  const each = added.length + removed.length <= VERBOSE_PEER_LOG_LIMIT ? log.info.bind(log) : log.debug.bind(log);
-  for (const p of added) {
-    for (const pf of p.families) each(`peer added: ${pf.subnet} at ${pf.publicIP}${pf.direct ? ' (direct route)' : ` VTEP MAC ${pf.vtepMac}`}`);
-  }
-  for (const p of removed) each(`peer removed: ${p.key}`);
-  if (added.length + removed.length > VERBOSE_PEER_LOG_LIMIT) log.info(`peers: ${added.length} added or updated, ${removed.length} removed; ${total} in all`);
+  logPeerChanges(log, {
+    added: added.flatMap((p) => p.families.map((pf) => `${pf.subnet} at ${pf.publicIP}${pf.direct ? ' (direct route)' : ` VTEP MAC ${pf.vtepMac}`}`)),
+    removed: removed.map((p) => p.key),
+    addedPeers: added.length,
+    removedPeers: removed.length,
+    total,
+  });
 }

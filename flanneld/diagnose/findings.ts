@@ -3,7 +3,7 @@
 // stale or wrong; 1 otherwise (notes alone do not fail the check).
 import type { RejectedLease } from '../../subnet-lease/acceptor.js';
 import type { Finding, FindingKind } from '../../backends/module.js';
-import { formatIP4 } from '../../subnet-lease/ip.js';
+import { formatIP4 } from '../../common/ip.js';
 import type { Lease } from '../../subnet-lease/lease.js';
 import { findBackendModule } from '../backends.js';
 

@@ -3,7 +3,7 @@
 // Read-only: it never writes to the store or the kernel. Exit 0 all matches, 1 problems, 2 cannot check.
 import { screenLeases } from './screen.js';
 import type { Flags } from '../flags.js';
-import type { Logger } from '../../subnet-lease/log.js';
+import type { Logger } from '../../common/log.js';
 import type { NetworkConfig } from '../../subnet-lease/config.js';
 import type { Lease } from '../../subnet-lease/lease.js';
 import type { Native } from '../../native/types.js';

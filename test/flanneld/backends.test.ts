@@ -2,7 +2,7 @@
 import { expect } from 'chai';
 import { BACKENDS, backendModule, findBackendModule } from '../../flanneld/backends.js';
 import { FatalError } from '../../flanneld/errors.js';
-import { parseIP4 } from '../../subnet-lease/ip.js';
+import { parseIP4 } from '../../common/ip.js';
 import type { ExternalInterface } from '../../backends/backend.js';
 import { MemoryLeaseStore, remoteLease, vxlanNetworkConfig } from '../backends/vxlan/memory-store.js';
 import { RecordingLogger } from '../helpers/recording-logger.js';

@@ -7,7 +7,7 @@ import { FakeNative } from '../../../native/fake.js';
 import { FLANNEL_ROUTE_PROTOCOL } from '../../../backends/route-network/stale-routes.js';
 import { RTPROT_KERNEL, type Link } from '../../../native/types.js';
 import { checkNetworkConfig, parseNetworkConfig } from '../../../subnet-lease/config.js';
-import { parseIP4, parseIP6 } from '../../../subnet-lease/ip.js';
+import { parseIP4, parseIP6 } from '../../../common/ip.js';
 import { encodeLeaseAttrs } from '../../../subnet-lease/lease.js';
 import { RecordingLogger } from '../../helpers/recording-logger.js';
 import { ScriptedStore, added, lease, removed } from '../route-network/scripted-store.js';

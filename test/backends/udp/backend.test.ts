@@ -6,7 +6,7 @@ import { parseUdpConfig } from '../../../backends/udp/config.js';
 import type { UdpNetwork } from '../../../backends/udp/network.js';
 import { FakeNative } from '../../../native/fake.js';
 import { countersFrom, type UdpLoop, type UdpLoopSpec } from '../../../native/udp.js';
-import { IP4Net, parseIP4 } from '../../../subnet-lease/ip.js';
+import { IP4Net, parseIP4 } from '../../../common/ip.js';
 import { FlannelMetrics } from '../../../flanneld/metrics.js';
 import { RecordingLogger } from '../../helpers/recording-logger.js';
 import { until } from '../../helpers/flanneld.js';

@@ -10,7 +10,7 @@ import type { UdpNetwork } from '../../../backends/udp/network.js';
 import { openNative } from '../../../native/kernel.js';
 import type { Native } from '../../../native/types.js';
 import { openUdpLoop } from '../../../native/udp.js';
-import { parseIP4 } from '../../../subnet-lease/ip.js';
+import { parseIP4 } from '../../../common/ip.js';
 import { until } from '../../helpers/flanneld.js';
 import { TestBed } from '../../helpers/netns.js';
 import { RecordingLogger } from '../../helpers/recording-logger.js';

@@ -6,7 +6,7 @@ import { exitCode, renderText } from '../../../flanneld/diagnose/findings.js';
 import type { CheckInput, Finding } from '../../../backends/module.js';
 import { FakeNative } from '../../../native/fake.js';
 import { checkNetworkConfig, parseNetworkConfig } from '../../../subnet-lease/config.js';
-import { parseIP4 } from '../../../subnet-lease/ip.js';
+import { parseIP4 } from '../../../common/ip.js';
 import { type Harness, startHarness, until } from '../vxlan/harness.js';
 import { remoteLease, vxlanNetworkConfig } from '../vxlan/memory-store.js';
 import { lease } from '../route-network/scripted-store.js';

@@ -6,8 +6,8 @@ import type { VxlanNetwork, VxlanNetworkOptions } from '../../../backends/vxlan/
 import { FakeNative } from '../../../native/fake.js';
 import type { Link } from '../../../native/types.js';
 import type { NetworkConfig } from '../../../subnet-lease/config.js';
-import { parseIP4 } from '../../../subnet-lease/ip.js';
-import type { Logger } from '../../../subnet-lease/log.js';
+import { parseIP4 } from '../../../common/ip.js';
+import type { Logger } from '../../../common/log.js';
 import { MemoryLeaseStore, vxlanNetworkConfig } from './memory-store.js';
 
 export class RecordingLogger implements Logger {

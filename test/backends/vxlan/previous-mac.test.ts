@@ -7,7 +7,7 @@ import type { VxlanNetwork } from '../../../backends/vxlan/network.js';
 import type { FakeNative } from '../../../native/fake.js';
 import type { Link } from '../../../native/types.js';
 import type { NetworkConfig } from '../../../subnet-lease/config.js';
-import { parseIP4, parseIP6 } from '../../../subnet-lease/ip.js';
+import { parseIP4, parseIP6 } from '../../../common/ip.js';
 import type { LeaseAttrs } from '../../../subnet-lease/lease.js';
 import type { LeaseStore } from '../../../subnet-lease/store.js';
 import { RecordingLogger, prepareFake } from './harness.js';

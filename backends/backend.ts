@@ -4,7 +4,7 @@
 // store, the external interface, and (for kernel-programming backends) the native layer.
 import type { NetworkConfig } from '../subnet-lease/config.js';
 import type { Lease } from '../subnet-lease/lease.js';
-import type { Logger } from '../subnet-lease/log.js';
+import type { Logger } from '../common/log.js';
 import type { LeaseStore } from '../subnet-lease/store.js';
 
 /** The interface chosen for the underlay (fact sheet §1a). */
@@ -57,5 +57,3 @@ export interface BackendSample {
   labels?: Readonly<Record<string, string>>;
   value: number;
 }
-
-export type BackendFactory = (ctx: BackendContext) => Backend;

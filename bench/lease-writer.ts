@@ -4,7 +4,7 @@
 // numbering of seed-leases.ts (10.1.0.0/24 + index), so index N is the first one after N seeded.
 import { Etcd3 } from 'etcd3';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { IP4Net } from '../subnet-lease/ip.js';
+import { IP4Net } from '../common/ip.js';
 import { encodeLeaseAttrs, subnetKey } from '../subnet-lease/lease.js';
 
 const [endpoint, firstText, countText, spacingText] = process.argv.slice(2);

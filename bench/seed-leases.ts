@@ -1,7 +1,7 @@
 // Writes N vxlan leases in the reference format into an etcd (run inside the namespace that reaches
 // it): `node dist/bench/seed-leases.js <endpoint> <count>`. Used by the cold-start benchmark.
 import { Etcd3 } from 'etcd3';
-import { IP4Net, formatIP4 } from '../subnet-lease/ip.js';
+import { IP4Net, formatIP4 } from '../common/ip.js';
 import { encodeLeaseAttrs, subnetKey } from '../subnet-lease/lease.js';
 
 const [endpoint, countText] = process.argv.slice(2);

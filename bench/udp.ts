@@ -5,7 +5,7 @@
 // CPU seconds the udp packet loop's threads used. Figures, not assertions.
 // Usage: node dist/bench/udp.js [--seconds S] [--rounds R]   (root; builds fl-<pid>-bu* namespaces)
 import { pathToFileURL } from 'node:url';
-import { backendFactory } from '../flanneld/backends.js';
+import { findBackendModule } from '../flanneld/backends.js';
 import { Cluster } from '../test/backends/udp/cluster.js';
 import type { Row } from './table.js';
 
@@ -21,12 +21,7 @@ const MODES = [
 ];
 
 function hasBackend(type: string): boolean {
-  try {
-    backendFactory(type);
-    return true;
-  } catch {
-    return false;
-  }
+  return findBackendModule(type) !== undefined;
 }
 
 async function iperf(c: Cluster, streams: number, seconds: number): Promise<Sample> {

@@ -2,7 +2,7 @@
 // type and encodes that again, so only its fields survive (dst, gw, mtu, advmss, priority, table,
 // scope), zero values of the plain ints are dropped, and addresses come out in Go's canonical form.
 // `dst` keeps its host bits ("10.96.0.5/12" stays so), as CNI's own CIDR type does.
-import { formatIP4, formatIP6, parseIP4, parseIP6 } from '../subnet-lease/ip.js';
+import { formatIP4, formatIP6, parseIP4, parseIP6 } from '../common/ip.js';
 
 export interface Route {
   dst: string;

@@ -4,7 +4,7 @@
 // (§4); a missing one means flanneld has not started on this node yet, which is worth a retry.
 import { readFileSync } from 'node:fs';
 import { parseEnvFile } from '../flanneld/subnet-env.js';
-import { IP4Net, IP6Net } from '../subnet-lease/ip.js';
+import { IP4Net, IP6Net } from '../common/ip.js';
 import { CniCode, CniError } from './errors.js';
 
 export interface FlannelSubnetEnv {

@@ -4,7 +4,7 @@
 import type { AcceptRules, OwnIdentity } from '../subnet-lease/acceptance.js';
 import { LeaseAcceptor, type RejectedLease } from '../subnet-lease/acceptor.js';
 import type { Lease } from '../subnet-lease/lease.js';
-import type { Logger } from '../subnet-lease/log.js';
+import type { Logger } from '../common/log.js';
 import type { LeaseStore } from '../subnet-lease/store.js';
 import type { FlannelMetrics } from './metrics.js';
 

@@ -10,10 +10,11 @@
 // blackhole only catches what nothing else routes (test/native/contract.ts holds both
 // implementations to this). On stop (SIGTERM) the route stays, like the rest of the data plane; when
 // our lease moves, the old subnet's blackhole route is removed.
-import { repeatEvery } from '../subnet-lease/abort.js';
-import type { Logger } from '../subnet-lease/log.js';
+import { repeatEvery } from '../common/abort.js';
+import type { Logger } from '../common/log.js';
 import type { Native, NativeError, Route } from '../native/index.js';
 import { RTN_BLACKHOLE } from '../native/index.js';
+import { SerialQueue } from '../common/serial.js';
 
 export const BLACKHOLE_METRIC = 0xffffffff;
 
@@ -26,7 +27,7 @@ export interface BlackholeOptions {
 
 export class BlackholeRoutes {
   private subnets: string[] = [];
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly queue = new SerialQueue();
   private readonly lastError = new Map<string, string>();
 
   constructor(private readonly o: BlackholeOptions) {}
@@ -42,7 +43,7 @@ export class BlackholeRoutes {
    * loop. Call again with the new subnets when our lease changes.
    */
   setUp(subnets: readonly string[]): Promise<void> {
-    return this.serial(async () => {
+    return this.queue.run(async () => {
       const gone = this.subnets.filter((s) => !subnets.includes(s));
       this.subnets = [...subnets];
       for (const s of gone) await this.remove(s);
@@ -52,14 +53,7 @@ export class BlackholeRoutes {
 
   /** The loop: checks (and puts back) the routes every --iptables-resync seconds until `signal` aborts. */
   async run(signal: AbortSignal): Promise<void> {
-    await repeatEvery(Math.max(1, this.o.resyncSeconds) * 1000, signal, () => this.serial(() => this.checkAll(false)));
-  }
-
-  /** Runs `fn` after every earlier setUp/check, so a check never races a lease change. */
-  private serial(fn: () => Promise<void>): Promise<void> {
-    const next = this.queue.then(fn);
-    this.queue = next.catch(() => undefined);
-    return next;
+    await repeatEvery(Math.max(1, this.o.resyncSeconds) * 1000, signal, () => this.queue.run(() => this.checkAll(false)));
   }
 
   private async checkAll(initial: boolean): Promise<void> {

@@ -5,13 +5,13 @@
 import { access } from 'node:fs/promises';
 import type { Network } from '../backends/backend.js';
 import type { NetworkConfig } from '../subnet-lease/config.js';
-import { isAbort } from '../subnet-lease/abort.js';
+import { isAbort } from '../common/abort.js';
 import { OwnNodeDeletedError } from '../subnet-lease/kube/errors.js';
 import type { Lease } from '../subnet-lease/lease.js';
-import type { Logger } from '../subnet-lease/log.js';
+import type { Logger } from '../common/log.js';
 import type { LeaseStore } from '../subnet-lease/store.js';
 import { openNative, type Native } from '../native/index.js';
-import { backendFactory, leaseDataValidator } from './backends.js';
+import { backendModule } from './backends.js';
 import { acceptingStore, type AcceptingStore } from './accepting.js';
 import { rulesFor, type AcceptRules } from '../subnet-lease/acceptance.js';
 import { previousSubnetProblem } from '../subnet-lease/allocate.js';
@@ -132,12 +132,12 @@ class Daemon {
     if (config.backendDefaulted) {
       this.logger.warn('the network config has no "Backend": using vxlan, as Flannel documents (the reference code would use udp)');
     }
-    const factory = backendFactory(config.backendType);
-    this.rules = rulesFor(config, !this.o.flags.kubeSubnetMgr, leaseDataValidator(config));
+    const mod = backendModule(config.backendType);
+    this.rules = rulesFor(config, !this.o.flags.kubeSubnetMgr, mod.leaseDataValidator(config));
     this.warnUnusablePrevious(config);
     if (!config.enableNFTables) await requireBrNetfilter();
     const extIface = await this.externalInterface(config);
-    const backend = factory({ store: this.store, extIface, logger: log(`backend-${config.backendType}`) }, { native: this.nativeLayer });
+    const backend = await mod.create({ store: this.store, extIface, logger: log(`backend-${config.backendType}`) }, { native: this.nativeLayer });
     const network = await backend.registerNetwork(config, signal);
     if (network.samples) this.metrics.backend.collectFrom(() => network.samples?.() ?? []);
     const traffic = await this.setUpTraffic(config, network.lease);

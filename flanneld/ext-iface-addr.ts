@@ -4,7 +4,7 @@
 // address dump carries no IFA_FLAGS, so IPv4 addresses count as permanent and never deprecated.
 import { readFile } from 'node:fs/promises';
 import type { Addr } from '../native/types.js';
-import { parseIP4, parseIP6 } from '../subnet-lease/ip.js';
+import { parseIP4, parseIP6 } from '../common/ip.js';
 
 export const IFA_F_TEMPORARY = 0x01;
 export const IFA_F_DEPRECATED = 0x20;

@@ -13,7 +13,7 @@
 // address other hosts use.
 import type { ExternalInterface } from '../backends/backend.js';
 import type { Link, Native } from '../native/types.js';
-import { IPParseError, formatIP4, formatIP6, parseIP4, parseIP6 } from '../subnet-lease/ip.js';
+import { IPParseError, formatIP4, formatIP6, parseIP4, parseIP6 } from '../common/ip.js';
 import { type FlaggedAddr, preferredAddrs, readInet6Flags, withFlags } from './ext-iface-addr.js';
 
 export class InterfaceError extends Error {

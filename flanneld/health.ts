@@ -2,7 +2,7 @@
 // /healthz and /readyz answers byte for byte (Go's default mux: any method, text/plain, 404 "404 page
 // not found" elsewhere), plus /metrics in the Prometheus text format on the same port.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { Logger } from '../subnet-lease/log.js';
+import type { Logger } from '../common/log.js';
 import { FatalError } from './errors.js';
 import { METRICS_CONTENT_TYPE, type MetricsRegistry } from './metrics.js';
 

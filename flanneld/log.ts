@@ -3,7 +3,7 @@
 // rendering (meta keys that name a secret are blanked; every registered secret string is cut out of the
 // message and of every meta string, so a password quoted inside an error message cannot leak either),
 // and the finished line is searched once more for a registered secret as a last guard.
-import type { Logger } from '../subnet-lease/log.js';
+import type { Logger } from '../common/log.js';
 import { FLAG_FIELDS, FLAG_SPECS, SECRET_FLAGS } from './flags.js';
 import type { Flags, LogFormat } from './flags.js';
 

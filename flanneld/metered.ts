@@ -5,7 +5,7 @@
 // recreation), which nothing asked for.
 import type { NativeError } from '../native/errors.js';
 import type { Native, Op } from '../native/types.js';
-import { formatIP4, formatIP6 } from '../subnet-lease/ip.js';
+import { formatIP4, formatIP6 } from '../common/ip.js';
 import type { Lease, LeaseEvent } from '../subnet-lease/lease.js';
 import type { LeaseStore } from '../subnet-lease/store.js';
 import type { FlannelMetrics } from './metrics.js';

@@ -1,8 +1,8 @@
 // Fetching the network config: retried every second while it is missing or the store is unreachable
 // (with a line saying how to create it); a config that is present but invalid stops start-up.
-import { isAbort, sleep } from '../subnet-lease/abort.js';
+import { isAbort, sleep } from '../common/abort.js';
 import { ConfigError, type NetworkConfig } from '../subnet-lease/config.js';
-import type { Logger } from '../subnet-lease/log.js';
+import type { Logger } from '../common/log.js';
 import { isRetryable, type LeaseStore } from '../subnet-lease/store.js';
 import { FatalError, invalidConfigMessage } from './errors.js';
 

@@ -3,7 +3,7 @@
 // socket, so the message goes through systemd's own `systemd-notify`, which exists wherever
 // NOTIFY_SOCKET is set by systemd; the unit must say NotifyAccess=all because the datagram comes from
 // that helper's PID (MAINPID names ours).
-import type { Logger } from '../subnet-lease/log.js';
+import type { Logger } from '../common/log.js';
 import type { CommandRunner } from './traffic/exec.js';
 import { execRunner } from './traffic/exec.js';
 

@@ -1,7 +1,7 @@
 // Builds the lease store the flags ask for: etcd, or the Kubernetes API with --kube-subnet-mgr. Each
 // store's client is imported only in its mode (etcd3 alone costs a node process ~10 MiB of memory).
 import { LocalManager } from '../subnet-lease/local-manager.js';
-import type { Logger } from '../subnet-lease/log.js';
+import type { Logger } from '../common/log.js';
 import type { LeaseStore, Registry } from '../subnet-lease/store.js';
 import type { Flags } from './flags.js';
 import type { PreviousSubnets } from './subnet-env.js';

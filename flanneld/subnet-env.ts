@@ -3,7 +3,7 @@
 // mode 0644 whatever the umask.
 import { open, mkdir, rename, readFile, unlink } from 'node:fs/promises';
 import { dirname, join, basename } from 'node:path';
-import { IP4Net, IP6Net, formatIP4, formatIP6 } from '../subnet-lease/ip.js';
+import { IP4Net, IP6Net, formatIP4, formatIP6 } from '../common/ip.js';
 
 export interface SubnetEnv {
   network: IP4Net | null;

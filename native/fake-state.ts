@@ -1,7 +1,7 @@
 // The in-memory kernel behind FakeNative: links, addresses, routes, neighbours and FDB entries, with
 // the kernel's rules and error codes for the operations flannel uses (checked against the real kernel
 // by the contract suite in test/native).
-import { bytesToIP, familyOf, inNetwork, ipToBytes, maskBytes } from './addr.js';
+import { bytesToIP, familyOfIP, inNetwork, ipToBytes, maskBytes } from '../common/ip.js';
 import { nativeError } from './errors.js';
 import type { NFdb, NNeigh, NRoute } from './ops.js';
 import type { Addr, FdbEntry, Link, Neigh, Route } from './types.js';
@@ -100,7 +100,7 @@ export class FakeState {
   lookup(ip: string): Route | null {
     let best: Route | null = null;
     for (const r of this.allRoutes()) {
-      if (r.family !== familyOf(ip) || r.table !== RT_TABLE_MAIN) continue;
+      if (r.family !== familyOfIP(ip) || r.table !== RT_TABLE_MAIN) continue;
       const [net, len] = splitCidr(r.dst);
       if (!inNetwork(ip, net, len)) continue;
       const bestLen = best ? splitCidr(best.dst)[1] : -1;

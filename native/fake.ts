@@ -3,7 +3,8 @@
 // suite in test/native runs against both. Test-only extras: `addTestLink` (an underlay NIC), `faults`
 // (make chosen ops fail), `sysctls`, and counters of apply calls.
 import { randomBytes } from 'node:crypto';
-import { bytesToMac, canonicalIP } from './addr.js';
+import { bytesToMac } from './mac.js';
+import { canonicalIP } from '../common/ip.js';
 import { NativeBase } from './base.js';
 import { type NativeError, nativeError } from './errors.js';
 import { FakeState } from './fake-state.js';

@@ -2,7 +2,7 @@
 // the handle was opened in (the process's own by default, so a daemon started with `ip netns exec`
 // just works; tests pass the path of a namespace they made).
 import { loadAddon, type RawAddon, type RawMonitor } from './addon.js';
-import { canonicalIP } from './addr.js';
+import { canonicalIP } from '../common/ip.js';
 import { NativeBase } from './base.js';
 import { type NativeError, fromAddonError, nativeError } from './errors.js';
 import * as C from './netlink/constants.js';

@@ -1,6 +1,6 @@
 // Validation and normalisation of the writes a batch may carry, shared by the kernel binding and the
 // fake so that both reject the same arguments with the same NativeArgumentError.
-import { bytesToIP, canonicalIP, ipToBytes, maskBytes } from './addr.js';
+import { bytesToIP, canonicalIP, ipToBytes, maskBytes } from '../common/ip.js';
 import { NativeArgumentError } from './errors.js';
 import type { Family, FdbSpec, NeighSpec, Op, RouteSpec, RouteType } from './types.js';
 import { RT_TABLE_MAIN } from './types.js';

@@ -5,6 +5,7 @@
 import { loadAddon, type RawAddon } from './addon.js';
 import { NativeArgumentError, NativeError, fromAddonError } from './errors.js';
 import { checkCIDR, checkIP, checkInt, checkIfName } from './validate.js';
+import { formatIP4, parseIP4 } from '../common/ip.js';
 
 export interface UdpLoopSpec {
   /** Namespace name (in /run/netns) or path; default: the caller's own. */
@@ -98,7 +99,7 @@ function udpAddon(): RawAddon & RawUdpAddon {
 /** "10.244.1.2" as a uint32 (host order). */
 export function ip4ToNumber(ctx: string, field: string, ip: string): number {
   if (checkIP(ctx, field, ip) !== 4) throw new NativeArgumentError(ctx, `${field} must be an IPv4 address, got ${JSON.stringify(ip)}`);
-  return ip.split('.').reduce((n, o) => n * 256 + Number(o), 0);
+  return parseIP4(ip);
 }
 
 function cidr4(ctx: string, subnet: string): { net: number; len: number } {
@@ -247,7 +248,6 @@ interface RawProbeAddon {
   udpTestCoalesce(bs: Buffer[]): CoalescedWrite[];
 }
 
-const formatIP = (n: number): string => [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
 
 export function udpPacketProbe(): UdpPacketProbe {
   const a = loadAddon() as RawAddon & RawProbeAddon;
@@ -265,7 +265,7 @@ export function udpPacketProbe(): UdpPacketProbe {
         delete: (s) => (({ net, len }) => t.delete(net, len))(cidr4(ctx, s)),
         lookup: (ip) => {
           const r = t.lookup(ip4ToNumber(ctx, 'ip', ip));
-          return r ? { nextHop: formatIP(r[0]), port: r[1] } : null;
+          return r ? { nextHop: formatIP4(r[0]), port: r[1] } : null;
         },
         isPeer: (ip) => t.isPeer(ip4ToNumber(ctx, 'ip', ip)),
         size: () => t.size(),

@@ -2,7 +2,7 @@
 // backend sees them (issue 12). This file holds the checks on one lease alone; `acceptor.ts` adds the
 // checks against the other leases (overlaps, older wins). Pure: no I/O, no clock.
 import type { NetworkConfig } from './config.js';
-import { IP4Net, IP6Net, formatIP4, formatIP6, parseIP4, parseIP6 } from './ip.js';
+import { IP4Net, IP6Net, formatIP4, formatIP6, parseIP4, parseIP6 } from '../common/ip.js';
 import type { Lease, LeaseAttrs } from './lease.js';
 
 /** The `reason` label of flannel_leases_rejected_total. */

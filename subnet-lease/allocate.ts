@@ -3,7 +3,7 @@
 // take back the subnet of our previous run (from subnet.env) if it is free, else pick at random among
 // up to 100 free subnets.
 import type { NetworkConfig } from './config.js';
-import { IP4Net, IP6Net, formatIP4 } from './ip.js';
+import { IP4Net, IP6Net, formatIP4 } from '../common/ip.js';
 import type { Lease } from './lease.js';
 
 export interface AllocationInput {

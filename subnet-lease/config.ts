@@ -1,7 +1,8 @@
 // The network config (`<prefix>/config` in etcd, net-conf.json in kube mode): parsing with Go's
 // case-insensitive key matching, and the reference's CheckNetworkConfig defaults and messages.
 // Every error names the field and the value, with the reference's wording kept inside it.
-import { IP4Net, IP6Net, IPParseError, formatIP4, formatIP6, parseIP4, parseIP6 } from './ip.js';
+import { getField } from '../common/json.js';
+import { IP4Net, IP6Net, IPParseError, formatIP4, formatIP6, parseIP4, parseIP6 } from '../common/ip.js';
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -34,14 +35,6 @@ export interface NetworkConfig {
 }
 
 type Json = Record<string, unknown>;
-
-/** Go's encoding/json matches keys case-insensitively: exact match first, else any case. */
-export function getField(obj: Json, name: string): unknown {
-  if (Object.hasOwn(obj, name)) return obj[name];
-  const lower = name.toLowerCase();
-  const key = Object.keys(obj).find((k) => k.toLowerCase() === lower);
-  return key === undefined ? undefined : obj[key];
-}
 
 function isObject(v: unknown): v is Json {
   return typeof v === 'object' && v !== null && !Array.isArray(v);

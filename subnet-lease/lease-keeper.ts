@@ -1,10 +1,11 @@
 // Keeps our lease: renews it `renewMargin` before it expires, and watches our key. When the key is
 // deleted or expires (or another host's lease replaces it), the lease is acquired again in process,
 // the same subnet while it is free. The reference daemon exits 0 at that point and relies on a restart.
-import { isAbort } from './abort.js';
+import { isAbort } from '../common/abort.js';
 import { describeLease, type Lease, type LeaseEvent } from './lease.js';
-import type { Logger } from './log.js';
+import type { Logger } from '../common/log.js';
 import type { Registry, RegistryWatchItem } from './store.js';
+import { SerialQueue } from '../common/serial.js';
 
 export type WatchSubnets = (signal: AbortSignal) => AsyncIterable<RegistryWatchItem>;
 
@@ -34,7 +35,7 @@ class LeaseKeeper {
   private lease: Lease;
   private timer: NodeJS.Timeout | undefined;
   /** Renewal and recovery both replace `lease`; they run one at a time through this chain. */
-  private queue: Promise<void> = Promise.resolve();
+  private readonly queue = new SerialQueue();
 
   constructor(private readonly o: KeepLeaseOptions) {
     this.lease = o.lease;
@@ -47,20 +48,15 @@ class LeaseKeeper {
     try {
       const watch = this.o.watch ?? ((s: AbortSignal) => this.o.registry.watchSubnets(s));
       for await (const item of watch(this.o.signal)) {
-        if (this.ownKeyLost(item)) await this.serial(() => this.recover());
+        if (this.ownKeyLost(item)) await this.queue.run(() => this.recover());
       }
     } catch (e) {
       if (!isAbort(e, this.o.signal)) throw e;
     } finally {
       stopTimer();
       this.o.signal.removeEventListener('abort', stopTimer);
-      await this.queue;
+      await this.queue.idle();
     }
-  }
-
-  private serial(task: () => Promise<void>): Promise<void> {
-    this.queue = this.queue.then(task, task);
-    return this.queue;
   }
 
   private renewDelay(): number {
@@ -72,7 +68,7 @@ class LeaseKeeper {
   private schedule(delayMs: number): void {
     clearTimeout(this.timer);
     if (this.o.signal.aborted) return;
-    this.timer = setTimeout(() => void this.serial(() => this.renew()), delayMs);
+    this.timer = setTimeout(() => void this.queue.run(() => this.renew()), delayMs);
   }
 
   private async renew(): Promise<void> {

@@ -1,7 +1,7 @@
 // Turns the registry's snapshots and change batches into what backends want: batches of added/removed
 // remote leases. A snapshot (first, or after a compaction) is diffed against what was known, so a
 // consumer sees every change exactly once. Our own subnet is filtered out.
-import type { IP4Net } from './ip.js';
+import type { IP4Net } from '../common/ip.js';
 import { encodeLeaseAttrs, subnetKey, type Lease, type LeaseEvent } from './lease.js';
 import type { RegistryWatchItem } from './store.js';
 

@@ -1,7 +1,7 @@
 // Leases as the reference stores them: the subnet key `A.B.C.D-LEN[&v6-LEN6]` and the LeaseAttrs JSON
 // `{"PublicIP":…,"PublicIPv6":…,"BackendType":…,"BackendData":…,"BackendV6Data":…}`, byte for byte.
-import { getField } from './config.js';
-import { IP4Net, IP6Net, IPParseError, formatIP4, formatIP6, parseIP4, parseIP6 } from './ip.js';
+import { getField } from '../common/json.js';
+import { IP4Net, IP6Net, IPParseError, formatIP4, formatIP6, parseIP4, parseIP6 } from '../common/ip.js';
 
 export interface LeaseAttrs {
   /** IPv4 address other hosts reach us on; 0 ("0.0.0.0") when unset. */

@@ -4,15 +4,15 @@
 //
 // Deliberately better than the reference: a lost creation race or an exhausted range is retried
 // instead of ending the daemon, and a reused reservation stays a reservation.
-import { abortReason, sleep } from './abort.js';
+import { abortReason, sleep } from '../common/abort.js';
 import { allocate, fitsConfig, type Allocation } from './allocate.js';
 import { ConfigError, checkNetworkConfig, parseNetworkConfig, type NetworkConfig } from './config.js';
-import type { IP4Net, IP6Net } from './ip.js';
-import { formatIP4 } from './ip.js';
+import type { IP4Net, IP6Net } from '../common/ip.js';
+import { formatIP4 } from '../common/ip.js';
 import { describeLease, type Lease, type LeaseAttrs, type LeaseEvent } from './lease.js';
 import { keepLease } from './lease-keeper.js';
 import { watchRemoteLeases } from './lease-watcher.js';
-import type { Logger } from './log.js';
+import type { Logger } from '../common/log.js';
 import { WatchHub } from './watch-hub.js';
 import { isRetryable, OutOfSubnetsError, SubnetExistsError, type LeaseStore, type Registry } from './store.js';
 

@@ -4,7 +4,7 @@
 // `Registry` is the key-value layer under the etcd-style local manager: etcd itself, or the in-memory
 // registry of the unit tests. The store never knows a backend, and never writes files.
 import type { NetworkConfig } from './config.js';
-import type { IP4Net, IP6Net } from './ip.js';
+import type { IP4Net, IP6Net } from '../common/ip.js';
 import type { Lease, LeaseAttrs, LeaseEvent } from './lease.js';
 
 /** Errors a retry loop may retry carry `retryable = true`; everything else is final. */

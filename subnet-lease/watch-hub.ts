@@ -3,7 +3,7 @@
 // hub opens the registry's watch once, keeps the current set of leases, and hands each reader the
 // same items: a reader that joins late first gets a snapshot of that set, so every reader sees the
 // contract of `Registry.watchSubnets` (a snapshot, then changes in order).
-import { abortReason } from './abort.js';
+import { abortReason } from '../common/abort.js';
 import type { Lease } from './lease.js';
 import { subnetKey } from './lease.js';
 import type { RegistryWatchItem } from './store.js';

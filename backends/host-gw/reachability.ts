@@ -4,7 +4,7 @@
 // route get`), so whatever the underlay's routing says is what counts.
 import type { ExternalInterface } from '../backend.js';
 import type { Native, Route } from '../../native/types.js';
-import { formatIP4, formatIP6 } from '../../subnet-lease/ip.js';
+import { formatIP4, formatIP6 } from '../../common/ip.js';
 import { canonical } from '../route-network/route-match.js';
 
 const RTN_UNICAST = 1;

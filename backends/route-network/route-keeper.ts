@@ -14,9 +14,11 @@
 import type { NativeError } from '../../native/errors.js';
 import type { Native, Op, Route, RouteSpec } from '../../native/types.js';
 import { describeLease, encodeLeaseAttrs, subnetKey, type Lease } from '../../subnet-lease/lease.js';
-import type { Logger } from '../../subnet-lease/log.js';
+import type { Logger } from '../../common/log.js';
 import { describeRoute, routeState, sameSlot, slotKey, type RouteState } from './route-match.js';
 import { FLANNEL_ROUTE_PROTOCOL, findStaleRoutes, type OwnedScope } from './stale-routes.js';
+import { SerialQueue } from '../../common/serial.js';
+import { retryMarked } from '../../common/retry.js';
 
 /** What a backend wants for one remote lease. */
 export interface LeaseRoutes {
@@ -55,11 +57,10 @@ interface Planned {
 /** add: new or changed leases; retry: withheld leases asked again; check: the periodic comparison. */
 type Mode = 'add' | 'retry' | 'check';
 
-const RETRIES = 3;
 
 export class RouteKeeper {
   private readonly entries = new Map<string, Entry>();
-  private tail: Promise<void> = Promise.resolve();
+  private readonly queue = new SerialQueue();
   private readonly linkName: (ifindex: number) => string;
   private sweeping = false;
   /** Unmarked routes in our scope already reported, so each is reported once. */
@@ -85,7 +86,7 @@ export class RouteKeeper {
    * Routes that fail stay in the table for `check()` to retry. Idempotent; not cancellable.
    */
   update(leases: readonly Lease[]): Promise<void> {
-    return this.serial(async () => {
+    return this.queue.run(async () => {
       // A renewal rewrites the key with the same value: check its routes quietly.
       const renewed = leases.filter((l) => this.isUnchanged(l));
       for (const l of renewed) this.opts.logger.debug(`peer lease renewed: ${describeLease(l)}`);
@@ -96,7 +97,7 @@ export class RouteKeeper {
 
   /** Drops the leases from the table and deletes their routes (only routes that are still ours). Unknown leases are ignored. */
   remove(leases: readonly Lease[]): Promise<void> {
-    return this.serial(() => this.removeLeases(leases));
+    return this.queue.run(() => this.removeLeases(leases));
   }
 
   /**
@@ -104,7 +105,7 @@ export class RouteKeeper {
    * routes of ours; logs each repair. Never rejects.
    */
   check(): Promise<void> {
-    return this.serial(async () => {
+    return this.queue.run(async () => {
       try {
         const withheld = [...this.entries.values()].filter((e) => e.withheld.length > 0);
         await this.applyLeases(withheld.map((e) => e.lease), 'retry');
@@ -148,12 +149,6 @@ export class RouteKeeper {
   private isUnchanged(lease: Lease): boolean {
     const old = this.entries.get(keyOf(lease));
     return old !== undefined && encodeLeaseAttrs(old.lease.attrs) === encodeLeaseAttrs(lease.attrs);
-  }
-
-  private serial(fn: () => Promise<void>): Promise<void> {
-    const run = this.tail.then(fn);
-    this.tail = run.catch(() => undefined);
-    return run;
   }
 
   private async applyLeases(leases: readonly Lease[], mode: 'add' | 'retry'): Promise<void> {
@@ -202,7 +197,7 @@ export class RouteKeeper {
   private async deleteRoutes(routes: RouteSpec[], adjective = ''): Promise<void> {
     if (routes.length === 0) return;
     const log = this.opts.logger;
-    const results = await applyOps(this.opts.native, routes.map((route): Op => ({ op: 'route.delete', route })));
+    const results = await retryMarked((ops: readonly Op[]) => this.opts.native.apply(ops), routes.map((route): Op => ({ op: 'route.delete', route })));
     results.forEach((err, i) => {
       const what = describeRoute(routes[i]!, this.linkName);
       if (!err) log.info(`deleted ${adjective}route ${what}${adjective ? ' (made by flannel-ts, no lease wants it)' : ''}`);
@@ -227,7 +222,7 @@ export class RouteKeeper {
       }
     }
     if (todo.length === 0) return;
-    const results = await applyOps(this.opts.native, todo.map((p): Op => ({ op: 'route.replace', route: p.route })));
+    const results = await retryMarked((ops: readonly Op[]) => this.opts.native.apply(ops), todo.map((p): Op => ({ op: 'route.replace', route: p.route })));
     results.forEach((err, i) => this.report(todo[i]!, err, mode));
   }
 
@@ -271,17 +266,4 @@ export class RouteKeeper {
 
 function keyOf(lease: Lease): string {
   return subnetKey(lease.subnet, lease.ipv6Subnet);
-}
-
-/** `apply`, trying again (briefly) the ops that failed with a transient error such as ENOBUFS. */
-async function applyOps(native: Native, ops: readonly Op[]): Promise<Array<NativeError | null>> {
-  const results = await native.apply(ops);
-  for (let attempt = 1; attempt < RETRIES; attempt++) {
-    const again = results.flatMap((r, i) => (r?.retryable ? [i] : []));
-    if (again.length === 0) break;
-    await new Promise((r) => setTimeout(r, 100 * attempt));
-    const retried = await native.apply(again.map((i) => ops[i]!));
-    again.forEach((i, k) => (results[i] = retried[k] ?? null));
-  }
-  return results;
 }

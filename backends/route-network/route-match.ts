@@ -5,7 +5,7 @@
 // compared. A route that matches in all but the protocol is `unmarked`: the keeper takes it over.
 import type { Route, RouteSpec } from '../../native/types.js';
 import { RT_TABLE_MAIN } from '../../native/types.js';
-import { IPParseError, formatIP4, formatIP6, parseIP4, parseIP6 } from '../../subnet-lease/ip.js';
+import { IPParseError, formatIP4, formatIP6, parseIP4, parseIP6 } from '../../common/ip.js';
 
 /** What the kernel holds for a wanted route. */
 export type RouteState =

@@ -5,7 +5,7 @@
 // route looks like is the backend's business, given as `routesFor`. Leases of another BackendType are
 // ignored with a warning (a cluster mixing backends cannot route between them this way).
 import type { Network } from '../backend.js';
-import { isAbort, repeatEvery } from '../../subnet-lease/abort.js';
+import { isAbort, repeatEvery } from '../../common/abort.js';
 import { describeLease, type Lease, type LeaseEvent } from '../../subnet-lease/lease.js';
 import type { LeaseStore } from '../../subnet-lease/store.js';
 import { RouteKeeper, type RouteKeeperOptions } from './route-keeper.js';

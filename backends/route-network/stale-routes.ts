@@ -10,7 +10,7 @@
 // never deleted; they are reported once, so an operator can remove what an earlier daemon left.
 import type { Route } from '../../native/types.js';
 import { RT_TABLE_MAIN } from '../../native/types.js';
-import { IP4Net, IP6Net, IPParseError, parseIP4, parseIP6 } from '../../subnet-lease/ip.js';
+import { IP4Net, IP6Net, IPParseError, parseIP4, parseIP6 } from '../../common/ip.js';
 import { slotKey } from './route-match.js';
 
 /** rtm_protocol of the routes flannel-ts installs: unassigned in iproute2's rt_protos, used by no other daemon we know. */

@@ -1,6 +1,6 @@
 // The udp part of the network config (`Backend` object, keys case-insensitive like Go's decoder):
 // only `Port`, default 8285, as the reference.
-import { getField } from '../../subnet-lease/config.js';
+import { getField } from '../../common/json.js';
 
 export class UdpConfigError extends Error {
   override readonly name = 'UdpConfigError';

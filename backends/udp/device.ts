@@ -3,8 +3,12 @@
 // made by the packet loop (native/udp.ts), which holds its only file descriptor.
 import type { Native } from '../../native/types.js';
 import { RT_SCOPE_UNIVERSE } from '../../native/types.js';
-import { formatIP4, type IP4Net } from '../../subnet-lease/ip.js';
-import type { Logger } from '../../subnet-lease/log.js';
+import { formatIP4, type IP4Net } from '../../common/ip.js';
+import type { Logger } from '../../common/log.js';
+
+/** The packet loop's TUN name pattern (the kernel fills in %d), and the name it gets on a host with one. */
+export const TUN_NAME_PATTERN = 'flannel%d';
+export const TUN_DEVICE = 'flannel0';
 
 export class UdpDeviceError extends Error {
   override readonly name = 'UdpDeviceError';

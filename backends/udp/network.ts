@@ -5,12 +5,14 @@
 import type { BackendSample, Network } from '../backend.js';
 import type { Native } from '../../native/types.js';
 import type { UdpCounters, UdpLoop } from '../../native/udp.js';
-import { isAbort } from '../../subnet-lease/abort.js';
-import { formatIP4 } from '../../subnet-lease/ip.js';
+import { isAbort } from '../../common/abort.js';
+import { formatIP4 } from '../../common/ip.js';
 import type { Lease, LeaseEvent } from '../../subnet-lease/lease.js';
-import type { Logger } from '../../subnet-lease/log.js';
+import type { Logger } from '../../common/log.js';
 import type { LeaseStore } from '../../subnet-lease/store.js';
 import { readdressTun } from './device.js';
+import { SerialQueue } from '../../common/serial.js';
+import { logPeerChanges } from '../peer-log.js';
 
 export interface UdpNetworkDeps {
   native: Native;
@@ -23,14 +25,12 @@ export interface UdpNetworkDeps {
   mtu: number;
 }
 
-const VERBOSE_PEER_LOG_LIMIT = 20;
-
 export class UdpNetwork implements Network {
   lease: Lease;
   readonly mtu: number;
   /** subnet -> public IP of every peer the loop routes to. */
   private readonly peers = new Map<string, string>();
-  private queue: Promise<void> = Promise.resolve();
+  private readonly queue = new SerialQueue();
   private final: UdpCounters | null = null;
 
   constructor(private readonly d: UdpNetworkDeps) {
@@ -66,7 +66,7 @@ export class UdpNetwork implements Network {
     } catch (e) {
       if (!isAbort(e, signal)) throw e;
     } finally {
-      await this.queue;
+      await this.queue.idle();
       const c = this.d.loop.counters();
       const cpu = this.d.loop.cpuSeconds();
       this.final = c; // the loop's counters are gone with it
@@ -79,8 +79,8 @@ export class UdpNetwork implements Network {
   leaseChanged(lease: Lease): void {
     const old = this.lease;
     this.lease = lease;
-    this.queue = this.queue
-      .then(async () => {
+    void this.queue
+      .run(async () => {
         await readdressTun(this.d.native, this.d.ifindex, old.subnet, lease.subnet);
         this.d.loop.setLocalAddress(formatIP4(lease.subnet.ip));
         const mine = lease.subnet.toString();
@@ -114,16 +114,7 @@ export class UdpNetwork implements Network {
       this.peers.set(subnet, formatIP4(ip));
       added.push(`${subnet} at ${formatIP4(ip)}`);
     }
-    this.logPeers(added, removed);
-  }
-
-  private logPeers(added: readonly string[], removed: readonly string[]): void {
-    const log = this.d.logger;
-    const n = added.length + removed.length;
-    const each = n <= VERBOSE_PEER_LOG_LIMIT ? log.info.bind(log) : log.debug.bind(log);
-    for (const a of added) each(`peer added: ${a}`);
-    for (const r of removed) each(`peer removed: ${r}`);
-    if (n > VERBOSE_PEER_LOG_LIMIT) log.info(`peers: ${added.length} added or updated, ${removed.length} removed; ${this.peers.size} in all`);
+    logPeerChanges(this.d.logger, { added, removed, addedPeers: added.length, removedPeers: removed.length, total: this.peers.size });
   }
 }
 

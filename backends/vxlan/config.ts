@@ -1,7 +1,7 @@
 // The vxlan part of the network config (`Backend` object, keys case-insensitive like Go's decoder),
 // with the reference's defaults: VNI 1, Port 0 (not sent: the kernel's 8472), MTU 0 (the external
 // interface's), and GBP, Learning, DirectRouting off.
-import { getField } from '../../subnet-lease/config.js';
+import { getField } from '../../common/json.js';
 
 export class VxlanConfigError extends Error {
   override readonly name = 'VxlanConfigError';

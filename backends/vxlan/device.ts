@@ -3,7 +3,7 @@
 // up, and its MAC checked (systemd's MACAddressPolicy may rewrite MACs of new links).
 import type { NativeError } from '../../native/errors.js';
 import type { Addr, Link, Native, VxlanLinkSpec } from '../../native/types.js';
-import type { Logger } from '../../subnet-lease/log.js';
+import type { Logger } from '../../common/log.js';
 
 export class VxlanDeviceError extends Error {
   override readonly name = 'VxlanDeviceError';

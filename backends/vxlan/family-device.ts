@@ -2,11 +2,12 @@
 // subnet inside Network; the v6 device flannel-v6.<VNI> serves the IPv6 subnet inside IPv6Network.
 import type { Addr, Link, Native } from '../../native/types.js';
 import { RT_SCOPE_LINK } from '../../native/types.js';
-import { IP4Net, type IP6Net, formatIP4, formatIP6, parseIP4, parseIP6 } from '../../subnet-lease/ip.js';
+import { IP4Net, type IP6Net, formatIP4, formatIP6, parseIP4, parseIP6 } from '../../common/ip.js';
 import type { Lease } from '../../subnet-lease/lease.js';
-import type { Logger } from '../../subnet-lease/log.js';
+import type { Logger } from '../../common/log.js';
 import { type DeviceAddress, type DeviceSpec, configureDevice, ensureDevice } from './device.js';
 import type { OwnedScope } from './reconcile.js';
+import { Backoff } from '../../common/backoff.js';
 
 export class FamilyDevice {
   constructor(
@@ -81,12 +82,14 @@ export async function recreateDevice(
   signal: AbortSignal,
   backoff: { initial: number; max: number } = { initial: 1000, max: 30_000 },
 ): Promise<boolean> {
-  for (let delay = backoff.initial; !signal.aborted; delay = Math.min(delay * 2, backoff.max)) {
+  const delays = new Backoff(backoff.initial, backoff.max);
+  while (!signal.aborted) {
     try {
       const link = await ensureDevice(native, dev.spec, log);
       dev.link = await configureDevice(native, link, dev.address(lease), dev.spec.mac, log);
       return true;
     } catch (e) {
+      const delay = delays.next();
       log.error(`could not recreate ${dev.spec.name}: ${(e as Error).message}; retrying in ${delay} ms`);
       await sleep(delay, signal);
     }

@@ -1,6 +1,6 @@
 // The vxlan BackendData in a lease: `{"VNI":<n>,"VtepMAC":"<mac>"}`, byte for byte what the reference
 // writes (Go marshals struct fields in declaration order), and its decoder for other hosts' leases.
-import { getField } from '../../subnet-lease/config.js';
+import { getField } from '../../common/json.js';
 import { parseMac } from './mac.js';
 
 export interface VxlanLeaseData {

@@ -1,7 +1,7 @@
 // What a VxlanNetwork is built from, and its tunables.
 import type { Native } from '../../native/types.js';
 import type { Lease } from '../../subnet-lease/lease.js';
-import type { Logger } from '../../subnet-lease/log.js';
+import type { Logger } from '../../common/log.js';
 import type { LeaseStore } from '../../subnet-lease/store.js';
 import type { VxlanConfig } from './config.js';
 import type { FamilyDevice } from './family-device.js';

@@ -15,10 +15,11 @@ import { planPass } from './full-pass.js';
 import { PeerGroups } from './groups.js';
 import type { Group } from './owners.js';
 import { type Peer, groupKey, peerEntries, peerKey } from './peers.js';
-import { logPeers, toPeers } from './peer-batch.js';
+import { logIgnored, logPeers, peerGroups, toPeers } from './peer-batch.js';
 import { installGroups, removeEntries } from './programmer.js';
 import { damagedKey } from './repair.js';
 import type { VxlanNetworkDeps } from './network-deps.js';
+import { SerialQueue } from '../../common/serial.js';
 
 export type { VxlanNetworkDeps, VxlanNetworkOptions } from './network-deps.js';
 
@@ -30,7 +31,7 @@ export class VxlanNetwork implements Network {
   readonly mtu: number;
   private readonly peers = new Map<string, Peer>();
   private readonly groups = new PeerGroups();
-  private queue: Promise<void> = Promise.resolve();
+  private readonly queue = new SerialQueue();
   private passPending = false;
   private readonly urgent: Array<() => Promise<void>> = [];
   private readonly damaged = new Set<string>();
@@ -52,7 +53,7 @@ export class VxlanNetwork implements Network {
 
   /** Resolves when every task queued so far (lease batches, repairs, passes, recreation) has finished. */
   whenIdle(): Promise<void> {
-    return this.queue;
+    return this.queue.idle();
   }
 
   /**
@@ -73,7 +74,7 @@ export class VxlanNetwork implements Network {
       this.timers.clear();
       stopEntries();
       stopLinks();
-      await this.queue;
+      await this.queue.idle();
     }
   }
 
@@ -89,9 +90,7 @@ export class VxlanNetwork implements Network {
 
   /** Runs `task` after every earlier one; a failing task is logged, never fatal. */
   private serial(task: () => Promise<void>): Promise<void> {
-    const next = this.queue.then(task).catch((e: unknown) => this.logTaskError(e));
-    this.queue = next;
-    return next;
+    return this.queue.run(task).catch((e: unknown) => this.logTaskError(e));
   }
 
   private logTaskError(e: unknown): void {
@@ -199,10 +198,7 @@ export class VxlanNetwork implements Network {
 
   /** A peer family's group on our device of that family. */
   private groupsOf(p: Peer): Group[] {
-    return p.families.flatMap((pf) => {
-      const dev = this.d.devices.find((x) => x.family === pf.family);
-      return dev ? [{ key: groupKey(pf), entries: peerEntries(pf, dev.link.index) }] : [];
-    });
+    return peerGroups(p, this.d.devices.map((x) => ({ family: x.family, ifindex: x.link.index })));
   }
 
   /** Applies a batch of lease events: the last event per subnet wins; deletions go before additions. */
@@ -211,14 +207,15 @@ export class VxlanNetwork implements Network {
     for (const e of events) latest.set(peerKey(e.lease), e);
     latest.delete(peerKey(this.lease));
     const adds = [...latest.values()].filter((e) => e.type === 'added').map((e) => e.lease);
-    const next = await toPeers(this.d.native, adds, this.d.devices.map((x) => x.family), this.d.config.directRouting, this.d.logger);
+    const next = await toPeers(this.d.native, adds, this.d.devices.map((x) => x.family), this.d.config.directRouting);
+    logIgnored(this.d.logger, next.ignored);
     const orphans: Entry[] = [];
     const install: Group[] = [];
     const added: Peer[] = [];
     const removed: Peer[] = [];
     for (const key of latest.keys()) {
       const old = this.peers.get(key);
-      const peer = next.get(key) ?? null;
+      const peer = next.peers.get(key) ?? null;
       if (old) {
         this.peers.delete(key);
         for (const g of this.groupsOf(old)) orphans.push(...this.groups.remove(g.key));

@@ -1,7 +1,7 @@
 // Remote hosts as the backend sees them: from a lease, per address family, the subnet, the public IP,
 // the VTEP MAC and whether DirectRouting applies; and the kernel entries that serve each of them.
 import type { Native } from '../../native/types.js';
-import { formatIP4, formatIP6 } from '../../subnet-lease/ip.js';
+import { formatIP4, formatIP6 } from '../../common/ip.js';
 import type { Lease } from '../../subnet-lease/lease.js';
 import type { Entry } from './entries.js';
 import { decodeLeaseData } from './lease-data.js';

@@ -6,6 +6,7 @@
 import type { NativeError } from '../../native/errors.js';
 import type { Native, Op } from '../../native/types.js';
 import { type Entry, deleteOp, replaceOp } from './entries.js';
+import { retryMarked } from '../../common/retry.js';
 
 export interface GroupFailure {
   group: number;
@@ -14,20 +15,10 @@ export interface GroupFailure {
 }
 
 const GONE = new Set(['ENOENT', 'ESRCH', 'ENODEV', 'EADDRNOTAVAIL']);
-const RETRIES = 3;
-const RETRY_DELAY_MS = 100;
 
 /** `apply`, retrying the ops that failed with a retryable error (ENOBUFS, EBUSY, ...) a few times. */
-export async function applyWithRetry(native: Native, ops: readonly Op[]): Promise<Array<NativeError | null>> {
-  const results = await native.apply(ops);
-  for (let attempt = 1; attempt < RETRIES; attempt++) {
-    const again = results.flatMap((r, i) => (r?.retryable ? [i] : []));
-    if (again.length === 0) break;
-    await new Promise((r) => setTimeout(r, RETRY_DELAY_MS * 2 ** (attempt - 1)));
-    const retried = await native.apply(again.map((i) => ops[i]!));
-    again.forEach((i, k) => (results[i] = retried[k]!));
-  }
-  return results;
+export function applyWithRetry(native: Native, ops: readonly Op[]): Promise<Array<NativeError | null>> {
+  return retryMarked((batch: readonly Op[]) => native.apply(batch), ops);
 }
 
 /**

@@ -2,30 +2,10 @@
 // ("missing: …", "stale: …", "device: …", "note: …") and a summary. Exit code 0 when nothing is missing,
 // stale or wrong; 1 otherwise (notes alone do not fail the check).
 import type { RejectedLease } from '../../subnet-lease/acceptor.js';
-import type { NetworkConfig } from '../../subnet-lease/config.js';
-import type { Native } from '../../native/types.js';
-import type { ExternalInterface } from '../../backends/backend.js';
-import { formatIP4 } from '../../subnet-lease/ip.js';
+import type { Finding, FindingKind } from '../../backends/module.js';
+import { formatIP4 } from '../../common/ip.js';
 import type { Lease } from '../../subnet-lease/lease.js';
-import { decodeLeaseData } from '../../backends/vxlan/lease-data.js';
-
-export type FindingKind = 'missing' | 'stale' | 'device' | 'note';
-
-export interface Finding {
-  kind: FindingKind;
-  text: string;
-}
-
-/** Everything a per-backend check reads; `ext` only when the backend needs the external interface. */
-export interface CheckInput {
-  config: NetworkConfig;
-  /** Our lease (the one whose subnet is in subnet.env). */
-  own: Lease;
-  /** Every lease in the store, ours included. */
-  leases: readonly Lease[];
-  native: Native;
-  ext?: ExternalInterface;
-}
+import { findBackendModule } from '../backends.js';
 
 export interface Report {
   backend: string;
@@ -36,20 +16,13 @@ export interface Report {
   rejected?: readonly RejectedLease[];
 }
 
-/** "(lease 10.244.3.0/24 of 198.18.0.3)" */
-export function leaseRef(lease: Lease): string {
-  return `(lease ${lease.subnet} of ${formatIP4(lease.attrs.publicIP)})`;
-}
-
 /** Exit code: 0 all matches, 1 something missing, stale or wrong. */
 export function exitCode(report: Report): 0 | 1 {
   return report.findings.some((f) => f.kind !== 'note') ? 1 : 0;
 }
 
 function vtepMac(lease: Lease): string {
-  if (lease.attrs.backendType !== 'vxlan') return '-';
-  const d = decodeLeaseData(lease.attrs.backendData);
-  return typeof d === 'string' ? '(invalid)' : d.vtepMac;
+  return findBackendModule(lease.attrs.backendType ?? '')?.vtepMac?.(lease) ?? '-';
 }
 
 function count(report: Report, kind: FindingKind): number {

@@ -3,7 +3,7 @@
 // Read-only: it never writes to the store or the kernel. Exit 0 all matches, 1 problems, 2 cannot check.
 import { screenLeases } from './screen.js';
 import type { Flags } from '../flags.js';
-import type { Logger } from '../../subnet-lease/log.js';
+import type { Logger } from '../../common/log.js';
 import type { NetworkConfig } from '../../subnet-lease/config.js';
 import type { Lease } from '../../subnet-lease/lease.js';
 import type { Native } from '../../native/types.js';
@@ -11,9 +11,9 @@ import { openNative } from '../../native/index.js';
 import { chooseExternalInterface } from '../ext-iface.js';
 import { createStore } from '../store.js';
 import { readPreviousSubnets } from '../subnet-env.js';
-import { checkVxlan } from './check-vxlan.js';
-import { checkHostGw, checkUdp } from './check-routes.js';
-import { type CheckInput, type Finding, type Report, exitCode, renderJson, renderText } from './findings.js';
+import { BACKENDS, findBackendModule } from '../backends.js';
+import type { ExternalInterface } from '../../backends/backend.js';
+import { type Report, exitCode, renderJson, renderText } from './findings.js';
 
 /** The check could not run; the message says what to fix. Exit code 2. */
 export class DiagnoseError extends Error {
@@ -23,14 +23,6 @@ export class DiagnoseError extends Error {
 export type OutputFormat = 'text' | 'json';
 
 const STORE_TIMEOUT_MS = 15_000;
-
-type Check = (input: CheckInput) => Promise<Finding[]>;
-const CHECKS: ReadonlyMap<string, Check> = new Map<string, Check>([
-  ['vxlan', checkVxlan],
-  ['host-gw', checkHostGw],
-  ['udp', checkUdp],
-  ['alloc', async () => [{ kind: 'note', text: 'the alloc backend programs nothing in the kernel; nothing to compare' }]],
-]);
 
 /** Runs the check and prints the report to stdout; resolves with the exit code (2 with a message on stderr). */
 export async function runDiagnose(flags: Flags, format: OutputFormat, log: (component: string) => Logger): Promise<number> {
@@ -53,13 +45,13 @@ async function diagnose(flags: Flags, log: (component: string) => Logger): Promi
   if (!own) {
     throw new DiagnoseError(`the store holds no lease for our subnet ${ownSubnet} (from ${flags.subnetFile}): it expired or was deleted; start flanneld to acquire one`);
   }
-  const check = CHECKS.get(config.backendType);
-  if (!check) throw new DiagnoseError(`backend type "${config.backendType}" has no diagnostic; supported: ${[...CHECKS.keys()].join(', ')}`);
+  const mod = findBackendModule(config.backendType);
+  if (!mod) throw new DiagnoseError(`backend type "${config.backendType}" has no diagnostic; supported: ${BACKENDS.map((m) => m.type).join(', ')}`);
   const native = openNative();
   try {
-    const ext = config.backendType === 'host-gw' ? await externalInterface(flags, config, native) : undefined;
     const { accepted, rejected } = screenLeases(config, own, leases, flags.kubeSubnetMgr);
-    const findings = await check({ config, own, leases: [own, ...accepted], native, ext });
+    const ext = (): Promise<ExternalInterface> => externalInterface(flags, config, native);
+    const findings = await mod.diagnose({ config, own, leases: [own, ...accepted], native, ext });
     return { backend: config.backendType, own, leases, findings, rejected };
   } finally {
     await native.close();
@@ -109,7 +101,7 @@ async function readStore(flags: Flags, log: (component: string) => Logger): Prom
   }
 }
 
-async function externalInterface(flags: Flags, config: NetworkConfig, native: Native): Promise<CheckInput['ext']> {
+async function externalInterface(flags: Flags, config: NetworkConfig, native: Native): Promise<ExternalInterface> {
   try {
     return await chooseExternalInterface(
       { iface: flags.iface, ifaceRegex: flags.ifaceRegex, ifaceCanReach: flags.ifaceCanReach, publicIP: flags.publicIP, publicIPv6: flags.publicIPv6, ipv4: config.enableIPv4, ipv6: config.enableIPv6 },

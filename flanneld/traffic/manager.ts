@@ -2,8 +2,8 @@
 // config asks for (iptables by default, nftables with EnableNFTables), kept in place by a check every
 // --iptables-resync seconds in both modes. Start-up removes the other mode's chains or tables, and
 // our own chains for a feature that is now off or a family no longer in use.
-import { repeatEvery } from '../../subnet-lease/abort.js';
-import type { Logger } from '../../subnet-lease/log.js';
+import { repeatEvery } from '../../common/abort.js';
+import type { Logger } from '../../common/log.js';
 import { type CommandRunner, execRunner } from './exec.js';
 import { IptablesFamily } from './iptables.js';
 import { NftFamily, type NftPlan } from './nftables.js';

@@ -1,5 +1,6 @@
 // Parsers for the kernel's answers: the message stream, attributes, and each object type.
-import { bytesToIP, bytesToMac } from '../addr.js';
+import { bytesToIP } from '../../common/ip.js';
+import { bytesToMac } from '../mac.js';
 import type { Addr, FdbEntry, Family, Link, Neigh, Route, VxlanAttrs } from '../types.js';
 import * as C from './constants.js';
 

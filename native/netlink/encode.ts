@@ -1,6 +1,7 @@
 // Request encoders: one function per rtnetlink request, writing into a MsgWriter. Arguments are
 // already validated and normalised (native/ops.ts, native/validate.ts).
-import { ipToBytes, macToBytes } from '../addr.js';
+import { ipToBytes } from '../../common/ip.js';
+import { macToBytes } from '../mac.js';
 import type { NFdb, NNeigh, NOp, NRoute } from '../ops.js';
 import type { Family, LinkChange, VxlanLinkSpec } from '../types.js';
 import { NUD_PERMANENT, RTPROT_BOOT, RT_SCOPE_UNIVERSE } from '../types.js';

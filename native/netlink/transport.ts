@@ -5,6 +5,7 @@ import { NativeError, errnoName, fromAddonError } from '../errors.js';
 import * as C from './constants.js';
 import { type RawMsg, decodeError, splitMessages } from './decode.js';
 import { MsgWriter } from './writer.js';
+import { SerialQueue } from '../../common/serial.js';
 
 export interface Answer {
   /** Data messages answering this request (dump entries, a GET reply). */
@@ -18,7 +19,7 @@ export interface Answer {
 
 export class Transport {
   private seq = Math.floor(Math.random() * 0x7fffffff);
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly queue = new SerialQueue();
   private closed = false;
 
   constructor(private readonly sock: RawSocket) {}
@@ -46,16 +47,14 @@ export class Transport {
       }
       return collate(reply, seqs);
     };
-    const p = this.queue.then(run, run);
-    this.queue = p.catch(() => undefined);
-    return p;
+    return this.queue.run(run);
   }
 
   /** Waits for queued requests, then closes the socket. Idempotent. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.queue;
+    await this.queue.idle();
     this.sock.close();
   }
 }

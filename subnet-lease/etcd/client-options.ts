@@ -2,7 +2,7 @@
 // nothing here logs it or puts it into an error message.
 import { readFileSync } from 'node:fs';
 import type { IOptions } from 'etcd3';
-import type { Logger } from '../log.js';
+import type { Logger } from '../../common/log.js';
 import { LeaseStoreError } from '../store.js';
 
 export interface EtcdConnectionOptions {

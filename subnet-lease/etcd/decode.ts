@@ -2,7 +2,7 @@
 // registry and the in-memory one, so both skip exactly the same malformed entries with the same warning.
 import { LeaseParseError, decodeLeaseAttrs, parseSubnetKey } from '../lease.js';
 import type { Lease } from '../lease.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../../common/log.js';
 
 /**
  * Decodes one subnet entry. A key that is not `A.B.C.D-LEN[&v6-LEN6]` or a value that is not a valid

@@ -10,12 +10,13 @@
 import { EtcdAuthenticationFailedError, EtcdInvalidAuthTokenError, EtcdPermissionDeniedError, castGrpcErrorMessage } from 'etcd3';
 import type { IDuplexStream, IEvent, IWatchRequest, IWatchResponse } from 'etcd3';
 import type { Lease, LeaseEvent } from '../lease.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../../common/log.js';
 import { StoreUnavailableError } from '../store.js';
 import type { RegistryWatchItem } from '../store.js';
 import { decodeRemovedLease, decodeStoredLease } from './decode.js';
 import { errorLabel, isTransient, storeError, typedEtcdError } from './errors.js';
-import { Backoff, pause, raceAbort } from '../abort.js';
+import { pause, raceAbort } from '../../common/abort.js';
+import { Backoff } from '../../common/backoff.js';
 import { StreamReader } from './stream-reader.js';
 
 export type WatchStream = IDuplexStream<IWatchRequest, IWatchResponse>;

@@ -1,11 +1,11 @@
 // Acquiring our lease in kube mode (the reference's AcquireLease): wait for our node and its podCIDR,
 // check the podCIDR against the network config, and patch our annotations onto nodes/<name>/status when
 // any differs. The lease is the podCIDR; Kubernetes, not flannel, decides it.
-import { abortReason, sleep } from '../abort.js';
+import { abortReason, sleep } from '../../common/abort.js';
 import type { NetworkConfig } from '../config.js';
-import type { IP4Net, IP6Net } from '../ip.js';
+import type { IP4Net, IP6Net } from '../../common/ip.js';
 import type { Lease, LeaseAttrs } from '../lease.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../../common/log.js';
 import { isRetryable } from '../store.js';
 import type { KubeAnnotations } from './annotations.js';
 import type { KubeApi } from './client.js';

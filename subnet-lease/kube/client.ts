@@ -3,7 +3,7 @@
 // is cut down to the fields flanneld reads (slimNode) as soon as its page or event is decoded, so the
 // images, conditions and managedFields of thousands of nodes are never held.
 import type { IncomingMessage } from 'node:http';
-import { abortReason } from '../abort.js';
+import { abortReason } from '../../common/abort.js';
 import { KubeApiError } from './errors.js';
 import { KubeHttp, statusError } from './http.js';
 import type { RestConfig } from './kubeconfig.js';

@@ -3,7 +3,7 @@
 // (token file, exec plugin) fetches them again and retries once.
 import { request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
 import { Agent, request as httpsRequest } from 'node:https';
-import { abortReason } from '../abort.js';
+import { abortReason } from '../../common/abort.js';
 import { Credentials } from './credentials.js';
 import { KubeApiError } from './errors.js';
 import type { RestConfig } from './kubeconfig.js';

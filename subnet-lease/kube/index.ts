@@ -1,7 +1,7 @@
 // Building the Kubernetes lease store from flanneld's flags and environment (fact sheet §6, §1):
 // the annotation prefix, our node's identity (NODE_NAME, else POD_NAME + POD_NAMESPACE), the client
 // config, EVENT_QUEUE_DEPTH and CONT_WHEN_CACHE_NOT_READY. Errors here are KubeStoreError: start-up stops.
-import type { Logger } from '../log.js';
+import type { Logger } from '../../common/log.js';
 import { annotationKeys } from './annotations.js';
 import { HttpKubeApi, loadRestConfig } from './client.js';
 import { KubeStoreError } from './errors.js';

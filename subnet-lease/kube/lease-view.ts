@@ -3,9 +3,9 @@
 // any other node has none. Each change is turned into the difference of that function, so an update
 // of either address family's annotations is applied (the reference drops a one-family change in dual
 // stack), a re-list after 410 Gone yields no duplicates, and a node that loses its lease is removed.
-import type { IP4Net } from '../ip.js';
+import type { IP4Net } from '../../common/ip.js';
 import { encodeLeaseAttrs, sameSubnets, type Lease, type LeaseEvent } from '../lease.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../../common/log.js';
 import type { KubeAnnotations } from './annotations.js';
 import type { NodeCache, NodeChange } from './node-cache.js';
 import { AsyncQueue } from './queue.js';

@@ -3,11 +3,11 @@
 // better than the reference: net-conf.json is validated like in etcd mode, an update of one address
 // family is applied, and the deletion of our own Node stops the daemon instead of going unnoticed.
 import { readFile } from 'node:fs/promises';
-import { abortReason, sleep } from '../abort.js';
+import { abortReason, sleep } from '../../common/abort.js';
 import { ConfigError, checkNetworkConfig, parseNetworkConfig, type NetworkConfig } from '../config.js';
-import { IPParseError, parseIP4, parseIP6, type IP4Net } from '../ip.js';
+import { IPParseError, parseIP4, parseIP6, type IP4Net } from '../../common/ip.js';
 import { describeLease, type Lease, type LeaseAttrs, type LeaseEvent } from '../lease.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../../common/log.js';
 import { isRetryable, type LeaseStore } from '../store.js';
 import type { KubeAnnotations } from './annotations.js';
 import type { KubeApi } from './client.js';

@@ -2,11 +2,12 @@
 // flannel needs). The watch resumes from the last resourceVersion seen (events and BOOKMARKs); when
 // the server says that version is gone (410 Gone / Expired), the cache lists again and turns the
 // difference into changes, so a subscriber sees every change exactly once and nothing twice.
-import { sleep } from '../abort.js';
-import type { Logger } from '../log.js';
+import { sleep } from '../../common/abort.js';
+import type { Logger } from '../../common/log.js';
 import type { KubeApi, WatchEvent } from './client.js';
 import { KubeApiError } from './errors.js';
 import { NodeParseError, parseNode, type NodeInfo } from './node.js';
+import { Backoff } from '../../common/backoff.js';
 
 export type NodeChange = { type: 'upsert'; node: NodeInfo } | { type: 'delete'; node: NodeInfo };
 
@@ -51,7 +52,7 @@ export class NodeCache {
   /** Lists and watches until `signal` aborts, then resolves. Never rejects: failures are logged and retried. */
   async run(signal: AbortSignal): Promise<void> {
     const { initialMs, maxMs } = this.opts.backoff ?? { initialMs: 100, maxMs: 5000 };
-    let delay = initialMs;
+    const delays = new Backoff(initialMs, maxMs);
     let needList = true;
     while (!signal.aborted) {
       try {
@@ -60,12 +61,8 @@ export class NodeCache {
           needList = false;
         }
         const received = await this.watchOnce(signal);
-        if (received) delay = initialMs;
-        else {
-          // Closed at once without a word: do not hammer the server.
-          await sleep(delay, signal);
-          delay = Math.min(delay * 2, maxMs);
-        }
+        if (received) delays.reset();
+        else await sleep(delays.next(), signal); // closed at once without a word: do not hammer the server
       } catch (e) {
         if (signal.aborted) break;
         if (e instanceof KubeApiError && e.statusCode === 410) {
@@ -73,9 +70,9 @@ export class NodeCache {
           needList = true;
           continue;
         }
+        const delay = delays.next();
         this.opts.logger.warn(`node ${needList ? 'list' : 'watch'} failed: ${(e as Error).message}; retrying in ${delay} ms`);
         await sleep(delay, signal).catch(() => undefined);
-        delay = Math.min(delay * 2, maxMs);
       }
     }
   }

@@ -1,6 +1,6 @@
 // Nodes as the kube lease store sees them: a validator from what the API returned (`unknown`) to the
 // few fields it reads, the node's pod CIDRs, and the node → lease rule of the reference (fact sheet §6).
-import { IP4Net, IP6Net, IPParseError, parseIP4, parseIP6 } from '../ip.js';
+import { IP4Net, IP6Net, IPParseError, parseIP4, parseIP6 } from '../../common/ip.js';
 import type { Lease, LeaseAttrs } from '../lease.js';
 import type { KubeAnnotations } from './annotations.js';
 

@@ -1,7 +1,7 @@
 // The two strategic merge patches the kube store sends to nodes/<name>/status (fact sheet §6): our
 // annotations (only the keys whose value differs, as the reference's two-way merge patch has them, keys
 // sorted like Go's map encoding), and the NetworkUnavailable=False condition.
-import { formatIP4, formatIP6 } from '../ip.js';
+import { formatIP4, formatIP6 } from '../../common/ip.js';
 import type { LeaseAttrs } from '../lease.js';
 import type { KubeAnnotations } from './annotations.js';
 import type { NodeInfo } from './node.js';

@@ -4,11 +4,11 @@
 //
 // Time is a test-driven clock: nothing expires until `advance()` or `expire()` says so, and no timer
 // is ever started, so a test using it needs no fake timers and leaves nothing running.
-import type { IP4Net, IP6Net } from '../ip.js';
+import type { IP4Net, IP6Net } from '../../common/ip.js';
 import { encodeLeaseAttrs, subnetKey } from '../lease.js';
 import type { Lease, LeaseAttrs, LeaseEvent } from '../lease.js';
-import type { Logger } from '../log.js';
-import { silentLogger } from '../log.js';
+import type { Logger } from '../../common/log.js';
+import { silentLogger } from '../../common/log.js';
 import { ConfigNotFoundError, LeaseStoreError, StoreUnavailableError, SubnetExistsError } from '../store.js';
 import type { Registry, RegistryWatchItem } from '../store.js';
 import { decodeRemovedLease, decodeStoredLease } from '../etcd/decode.js';

@@ -2,7 +2,7 @@
 // so a slow consumer sees every change in order; a gap in the history (a compaction it slept through)
 // is answered with a fresh snapshot, as the etcd watch does.
 import type { Lease, LeaseEvent } from '../lease.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../../common/log.js';
 import type { RegistryWatchItem } from '../store.js';
 
 /** The registry state a watch reads. */

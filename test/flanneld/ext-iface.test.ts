@@ -5,7 +5,7 @@ import { type ChildProcess } from 'node:child_process';
 import { parseArgs } from '../../flanneld/cli.js';
 import { chooseExternalInterface, type IfaceOptions, InterfaceError } from '../../flanneld/ext-iface.js';
 import { openNative, type Native } from '../../native/index.js';
-import { formatIP4, formatIP6 } from '../../subnet-lease/ip.js';
+import { formatIP4, formatIP6 } from '../../common/ip.js';
 import { TestBed } from '../helpers/netns.js';
 
 describe('external interface selection on a multi-homed namespace host @netns', function () {

@@ -3,7 +3,7 @@
 import { expect } from 'chai';
 import { EventTracker } from '../../flanneld/metered.js';
 import { Counter, FlannelMetrics, Histogram, MetricsRegistry } from '../../flanneld/metrics.js';
-import { IP4Net, parseIP4 } from '../../subnet-lease/ip.js';
+import { IP4Net, parseIP4 } from '../../common/ip.js';
 import type { Lease } from '../../subnet-lease/lease.js';
 
 const lease = (cidr: string, publicIP: string): Lease => ({

@@ -5,7 +5,7 @@
 import { expect } from 'chai';
 import { EventTracker } from '../../flanneld/metered.js';
 import { FlannelMetrics } from '../../flanneld/metrics.js';
-import { IP4Net, formatIP4, parseIP4 } from '../../subnet-lease/ip.js';
+import { IP4Net, formatIP4, parseIP4 } from '../../common/ip.js';
 import type { Lease, LeaseEvent } from '../../subnet-lease/lease.js';
 
 function startUp(n: number): { ms: number; observed: number; repairs: number } {

@@ -3,7 +3,7 @@
 import { expect } from 'chai';
 import { EventTracker, meteredStore } from '../../flanneld/metered.js';
 import { FlannelMetrics } from '../../flanneld/metrics.js';
-import { parseIP4 } from '../../subnet-lease/ip.js';
+import { parseIP4 } from '../../common/ip.js';
 import type { LeaseAttrs } from '../../subnet-lease/lease.js';
 import { MemoryLeaseStore, vxlanNetworkConfig } from '../backends/vxlan/memory-store.js';
 

@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm, stat, writeFile, readdir } from 'node:fs/promise
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseEnvFile, readPreviousSubnets, renderSubnetEnv, writeSubnetEnv } from '../../flanneld/subnet-env.js';
-import { IP4Net, IP6Net } from '../../subnet-lease/ip.js';
+import { IP4Net, IP6Net } from '../../common/ip.js';
 
 describe('subnet.env', () => {
   let dir: string;

@@ -4,7 +4,7 @@
 import { expect } from 'chai';
 import { type CommandRunner, execRunner } from '../../flanneld/traffic/exec.js';
 import { type ResyncResult, TrafficManager, type TrafficOptions } from '../../flanneld/traffic/manager.js';
-import { silentLogger } from '../../subnet-lease/log.js';
+import { silentLogger } from '../../common/log.js';
 import { TestBed } from '../helpers/netns.js';
 import { until } from '../helpers/flanneld.js';
 

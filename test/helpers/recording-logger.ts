@@ -1,5 +1,5 @@
 // A Logger that keeps every line, so tests can assert what was warned about (and what never appears).
-import type { Logger } from '../../subnet-lease/log.js';
+import type { Logger } from '../../common/log.js';
 
 export interface LogLine {
   level: 'error' | 'warn' | 'info' | 'debug';

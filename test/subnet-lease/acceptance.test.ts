@@ -4,7 +4,7 @@
 import { expect } from 'chai';
 import { type AcceptRules, type OwnIdentity, checkLease } from '../../subnet-lease/acceptance.js';
 import { LeaseAcceptor, type RejectedLease } from '../../subnet-lease/acceptor.js';
-import { IP4Net, IP6Net, parseIP4, parseIP6 } from '../../subnet-lease/ip.js';
+import { IP4Net, IP6Net, parseIP4, parseIP6 } from '../../common/ip.js';
 import { decodeLeaseAttrs, parseSubnetKey, type Lease, type LeaseEvent } from '../../subnet-lease/lease.js';
 import { validateLeaseData } from '../../backends/vxlan/lease-check.js';
 import { parseNode } from '../../subnet-lease/kube/node.js';

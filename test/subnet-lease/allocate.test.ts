@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { allocate, fitsConfig, previousSubnetProblem } from '../../subnet-lease/allocate.js';
 import { checkNetworkConfig, parseNetworkConfig } from '../../subnet-lease/config.js';
-import { IP4Net, IP6Net, parseIP4 } from '../../subnet-lease/ip.js';
+import { IP4Net, IP6Net, parseIP4 } from '../../common/ip.js';
 import type { Lease } from '../../subnet-lease/lease.js';
 
 const cfg = (extra: object = {}) =>

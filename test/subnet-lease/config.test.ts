@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { checkNetworkConfig, parseNetworkConfig, ConfigError } from '../../subnet-lease/config.js';
-import { formatIP4, formatIP6 } from '../../subnet-lease/ip.js';
+import { formatIP4, formatIP6 } from '../../common/ip.js';
 
 const check = (json: unknown) => checkNetworkConfig(parseNetworkConfig(JSON.stringify(json)));
 

@@ -5,7 +5,7 @@
 import { expect } from 'chai';
 import { LocalManager } from '../../subnet-lease/local-manager.js';
 import { MemoryRegistry } from '../../subnet-lease/memory/registry.js';
-import { parseIP4 } from '../../subnet-lease/ip.js';
+import { parseIP4 } from '../../common/ip.js';
 
 const VALUE = (i: number): string => `{"PublicIP":"198.${18 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}","PublicIPv6":null,"BackendType":"vxlan","BackendData":{"VNI":1,"VtepMAC":"0a:00:00:00:00:01"}}`;
 const KEY = (i: number): string => `10.${i >> 8}.${i & 255}.0-24`;

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { decodeLeaseAttrs, encodeLeaseAttrs, parseSubnetKey, subnetKey, LeaseParseError } from '../../subnet-lease/lease.js';
-import { IP4Net, IP6Net, parseIP4 } from '../../subnet-lease/ip.js';
+import { IP4Net, IP6Net, parseIP4 } from '../../common/ip.js';
 
 describe('lease keys and JSON', () => {
   it('formats and parses IPv4 and dual-stack keys', () => {

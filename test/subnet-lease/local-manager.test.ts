@@ -4,7 +4,7 @@ import { expect } from 'chai';
 import { EtcdRegistry } from '../../subnet-lease/etcd/registry.js';
 import { MemoryRegistry } from '../../subnet-lease/memory/registry.js';
 import { LocalManager, type LocalManagerOptions } from '../../subnet-lease/local-manager.js';
-import { IP4Net, parseIP4 } from '../../subnet-lease/ip.js';
+import { IP4Net, parseIP4 } from '../../common/ip.js';
 import type { Lease, LeaseAttrs, LeaseEvent } from '../../subnet-lease/lease.js';
 import type { Registry } from '../../subnet-lease/store.js';
 import { RecordingLogger } from '../helpers/recording-logger.js';

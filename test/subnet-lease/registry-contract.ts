@@ -1,7 +1,7 @@
 // The behaviour every Registry must have, checked on what is stored (read behind the registry's back
 // through the harness), not on which calls were made. Run against the in-memory registry and etcd.
 import { expect } from 'chai';
-import { IP6Net } from '../../subnet-lease/ip.js';
+import { IP6Net } from '../../common/ip.js';
 import { ConfigNotFoundError, LeaseStoreError, SubnetExistsError, isRetryable } from '../../subnet-lease/store.js';
 import type { RegistryHarness } from './registry-harness.js';
 import { DAY, JSON_A, JSON_B, attrsA, attrsB, keysOf, net, rejection } from './registry-fixtures.js';

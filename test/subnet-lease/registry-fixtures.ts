@@ -1,5 +1,5 @@
 // Leases and values shared by the registry tests: attrs and the exact JSON the Go flanneld writes.
-import { IP4Net, parseIP4 } from '../../subnet-lease/ip.js';
+import { IP4Net, parseIP4 } from '../../common/ip.js';
 import { subnetKey } from '../../subnet-lease/lease.js';
 import type { Lease, LeaseAttrs } from '../../subnet-lease/lease.js';
 

@@ -1,13 +1,13 @@
 // host-gw on the in-memory kernel (FakeNative): what ends up in the routing table for each lease event,
 // the lease it asks for, the NAT refusal, the unreachable-host skip and the check loop's repairs.
 import { expect } from 'chai';
-import { HostGwError, NAT_REFUSAL, createHostGwBackend } from '../../../backends/host-gw/host-gw.js';
+import { HostGwError, NAT_REFUSAL, createHostGwBackend } from '../../../backends/host-gw/backend.js';
 import type { ExternalInterface, Network } from '../../../backends/backend.js';
 import { FakeNative } from '../../../native/fake.js';
 import { FLANNEL_ROUTE_PROTOCOL } from '../../../backends/route-network/stale-routes.js';
 import { RTPROT_KERNEL, type Link } from '../../../native/types.js';
 import { checkNetworkConfig, parseNetworkConfig } from '../../../subnet-lease/config.js';
-import { parseIP4, parseIP6 } from '../../../subnet-lease/ip.js';
+import { parseIP4, parseIP6 } from '../../../common/ip.js';
 import { encodeLeaseAttrs } from '../../../subnet-lease/lease.js';
 import { RecordingLogger } from '../../helpers/recording-logger.js';
 import { ScriptedStore, added, lease, removed } from '../route-network/scripted-store.js';

@@ -5,7 +5,7 @@ import { RouteKeeper, type LeaseRoutes } from '../../../backends/route-network/r
 import { canonical, routeState, sameRoute } from '../../../backends/route-network/route-match.js';
 import { FakeNative } from '../../../native/fake.js';
 import { RTPROT_KERNEL, type Route } from '../../../native/types.js';
-import { formatIP4 } from '../../../subnet-lease/ip.js';
+import { formatIP4 } from '../../../common/ip.js';
 import type { Lease } from '../../../subnet-lease/lease.js';
 import { RecordingLogger } from '../../helpers/recording-logger.js';
 import { lease } from './scripted-store.js';

@@ -3,7 +3,7 @@
 // the "current state" batch). `drained()` resolves once the consumer has handled every pushed batch and
 // is waiting for the next, so a test can assert that *nothing* happened without sleeping.
 import type { NetworkConfig } from '../../../subnet-lease/config.js';
-import { IP4Net, IP6Net, parseIP4, parseIP6 } from '../../../subnet-lease/ip.js';
+import { IP4Net, IP6Net, parseIP4, parseIP6 } from '../../../common/ip.js';
 import type { Lease, LeaseAttrs, LeaseEvent } from '../../../subnet-lease/lease.js';
 import type { LeaseStore } from '../../../subnet-lease/store.js';
 

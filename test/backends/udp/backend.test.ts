@@ -1,12 +1,12 @@
 // The udp backend on the in-memory fake native and a recording fake loop: config, lease attributes,
 // device set-up, lease events as loop commands, lease change, stop. No root needed.
 import { expect } from 'chai';
-import { createUdpBackend, UdpConfigError } from '../../../backends/udp/index.js';
+import { createUdpBackend, UdpConfigError } from '../../../backends/udp/backend.js';
 import { parseUdpConfig } from '../../../backends/udp/config.js';
 import type { UdpNetwork } from '../../../backends/udp/network.js';
 import { FakeNative } from '../../../native/fake.js';
 import { countersFrom, type UdpLoop, type UdpLoopSpec } from '../../../native/udp.js';
-import { IP4Net, parseIP4 } from '../../../subnet-lease/ip.js';
+import { IP4Net, parseIP4 } from '../../../common/ip.js';
 import { FlannelMetrics } from '../../../flanneld/metrics.js';
 import { RecordingLogger } from '../../helpers/recording-logger.js';
 import { until } from '../../helpers/flanneld.js';

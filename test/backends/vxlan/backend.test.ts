@@ -1,11 +1,11 @@
 // The vxlan backend on the fake native layer: device, lease data, per-peer entries, DirectRouting,
 // reconcile, recreation and batching.
 import { expect } from 'chai';
-import { VxlanConfigError } from '../../../backends/vxlan/index.js';
+import { VxlanConfigError } from '../../../backends/vxlan/backend.js';
 import { encodeLeaseAttrs } from '../../../subnet-lease/lease.js';
 import { type Harness, prepareFake, startHarness, until } from './harness.js';
 import { remoteLease, vxlanNetworkConfig } from './memory-store.js';
-import { IP4Net } from '../../../subnet-lease/ip.js';
+import { IP4Net } from '../../../common/ip.js';
 
 const MAC_A = '0a:aa:00:00:00:02';
 const MAC_B = '0a:bb:00:00:00:03';

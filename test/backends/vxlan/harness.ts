@@ -1,13 +1,13 @@
 // Shared set-up for the vxlan backend's unit tests: a FakeNative with an underlay eth0
 // (198.18.0.1/24, default route via 198.18.0.254), a MemoryLeaseStore, a recording logger, and the
 // backend's network running in the background until `stop()`.
-import { createVxlanBackend } from '../../../backends/vxlan/index.js';
+import { createVxlanBackend } from '../../../backends/vxlan/backend.js';
 import type { VxlanNetwork, VxlanNetworkOptions } from '../../../backends/vxlan/network.js';
 import { FakeNative } from '../../../native/fake.js';
 import type { Link } from '../../../native/types.js';
 import type { NetworkConfig } from '../../../subnet-lease/config.js';
-import { parseIP4 } from '../../../subnet-lease/ip.js';
-import type { Logger } from '../../../subnet-lease/log.js';
+import { parseIP4 } from '../../../common/ip.js';
+import type { Logger } from '../../../common/log.js';
 import { MemoryLeaseStore, vxlanNetworkConfig } from './memory-store.js';
 
 export class RecordingLogger implements Logger {

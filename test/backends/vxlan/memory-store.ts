@@ -2,7 +2,7 @@
 // per simulated host), hands out /24s of 10.244.0.0/16 in order, and lets the test add and remove
 // other hosts' leases. watchLeases yields the snapshot first, then one batch per change.
 import type { NetworkConfig } from '../../../subnet-lease/config.js';
-import { IP4Net, IP6Net, parseIP4 } from '../../../subnet-lease/ip.js';
+import { IP4Net, IP6Net, parseIP4 } from '../../../common/ip.js';
 import { type Lease, type LeaseAttrs, type LeaseEvent, decodeLeaseAttrs, encodeLeaseAttrs } from '../../../subnet-lease/lease.js';
 import type { LeaseStore } from '../../../subnet-lease/store.js';
 

@@ -5,11 +5,11 @@
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { createVxlanBackend } from '../../../backends/vxlan/index.js';
+import { createVxlanBackend } from '../../../backends/vxlan/backend.js';
 import type { VxlanNetwork } from '../../../backends/vxlan/network.js';
 import { openNative } from '../../../native/kernel.js';
 import type { Native } from '../../../native/types.js';
-import { parseIP4 } from '../../../subnet-lease/ip.js';
+import { parseIP4 } from '../../../common/ip.js';
 import { TestBed } from '../../helpers/netns.js';
 import { RecordingLogger, until } from './harness.js';
 import { MemoryLeaseStore, vxlanNetworkConfig } from './memory-store.js';

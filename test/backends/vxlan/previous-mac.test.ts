@@ -1,13 +1,13 @@
 // The VTEP MAC of the previous run (LeaseStore.previousLease) on the fake native layer: a device that has
 // to be created gets it, when the previous data is usable; an existing compatible device keeps its own.
 import { expect } from 'chai';
-import { createVxlanBackend } from '../../../backends/vxlan/index.js';
+import { createVxlanBackend } from '../../../backends/vxlan/backend.js';
 import { vtepMacProblem } from '../../../backends/vxlan/mac.js';
 import type { VxlanNetwork } from '../../../backends/vxlan/network.js';
 import type { FakeNative } from '../../../native/fake.js';
 import type { Link } from '../../../native/types.js';
 import type { NetworkConfig } from '../../../subnet-lease/config.js';
-import { parseIP4, parseIP6 } from '../../../subnet-lease/ip.js';
+import { parseIP4, parseIP6 } from '../../../common/ip.js';
 import type { LeaseAttrs } from '../../../subnet-lease/lease.js';
 import type { LeaseStore } from '../../../subnet-lease/store.js';
 import { RecordingLogger, prepareFake } from './harness.js';

@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import type { FakeNative } from '../../../native/fake.js';
 import { type Harness, startHarness, until } from './harness.js';
 import { remoteLease, vxlanNetworkConfig } from './memory-store.js';
-import { IP4Net } from '../../../subnet-lease/ip.js';
+import { IP4Net } from '../../../common/ip.js';
 
 const MAC_A = '0a:aa:00:00:00:02';
 const MAC_B = '0a:bb:00:00:00:03';

@@ -4,7 +4,7 @@
 // per lease of no phase may grow more than 3x; a per-entry scan of the wanted entries or of the
 // kernel's (16x per lease at 16x the leases) fails it.
 import { expect } from 'chai';
-import { IP4Net } from '../../../subnet-lease/ip.js';
+import { IP4Net } from '../../../common/ip.js';
 import { startHarness } from './harness.js';
 import { remoteLease, vxlanNetworkConfig } from './memory-store.js';
 

@@ -4,7 +4,7 @@
 import { expect } from 'chai';
 import { writeFile } from 'node:fs/promises';
 import { ConfigError } from '../../../subnet-lease/config.js';
-import { parseIP4 } from '../../../subnet-lease/ip.js';
+import { parseIP4 } from '../../../common/ip.js';
 import type { LeaseAttrs } from '../../../subnet-lease/lease.js';
 import { KubeApiError, KubeStoreError } from '../../../subnet-lease/kube/errors.js';
 import { PREFIX, nodeObject, startHarness, type Harness } from './harness.js';

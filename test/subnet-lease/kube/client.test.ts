@@ -9,7 +9,7 @@ import { annotationKeys } from '../../../subnet-lease/kube/annotations.js';
 import { HttpKubeApi, loadRestConfig } from '../../../subnet-lease/kube/client.js';
 import { KubeApiError, KubeStoreError } from '../../../subnet-lease/kube/errors.js';
 import { createKubeStore, eventQueueDepth, nodeIdentity } from '../../../subnet-lease/kube/index.js';
-import { silentLogger } from '../../../subnet-lease/log.js';
+import { silentLogger } from '../../../common/log.js';
 import { FakeApiServer } from '../../helpers/fake-apiserver.js';
 import { makeTestCerts } from '../../helpers/tls.js';
 import { kubeconfigText, nodeObject } from './harness.js';

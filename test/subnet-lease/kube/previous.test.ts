@@ -1,7 +1,7 @@
 // The kube lease store telling what our node's annotations say from the previous run
 // (LeaseStore.previousLease), against the fake API server through its own client.
 import { expect } from 'chai';
-import { parseIP4, parseIP6 } from '../../../subnet-lease/ip.js';
+import { parseIP4, parseIP6 } from '../../../common/ip.js';
 import { PREFIX, flannelAnnotations, nodeObject, startHarness, type Harness } from './harness.js';
 
 const MAC = '0a:58:c6:12:00:01';

@@ -3,7 +3,7 @@
 // without a lost or duplicated event, resuming after a closed watch and from a BOOKMARK, and the
 // deletion of our own node.
 import { expect } from 'chai';
-import { formatIP4, formatIP6, parseIP4, parseIP6 } from '../../../subnet-lease/ip.js';
+import { formatIP4, formatIP6, parseIP4, parseIP6 } from '../../../common/ip.js';
 import type { Lease, LeaseEvent } from '../../../subnet-lease/lease.js';
 import { OwnNodeDeletedError } from '../../../subnet-lease/kube/errors.js';
 import type { KubeSubnetManager } from '../../../subnet-lease/kube/manager.js';

@@ -1,20 +1,16 @@
-// The host-gw and udp checks. host-gw: the routes the backend would install (hostGwRoutes) against the
-// main table, and gatewayed subnet routes out of the external interface that no lease wants. udp: the
-// TUN device's address and the Network route; the packet loop's table lives in the daemon's memory.
+// The host-gw check for `flanneld diagnose`: the routes the backend would install (hostGwRoutes) against
+// the main table, and gatewayed subnet routes out of the external interface that no lease wants.
 import type { Route, RouteSpec } from '../../native/types.js';
 import { RT_TABLE_MAIN } from '../../native/types.js';
-import { IP4Net, formatIP4, parseIP4, parseIP6 } from '../../subnet-lease/ip.js';
+import { parseIP4, parseIP6 } from '../../common/ip.js';
 import type { Lease } from '../../subnet-lease/lease.js';
-import { BACKEND_TYPE as HOST_GW, hostGwRoutes } from '../../backends/host-gw/host-gw.js';
-import { canonical, describeRoute, routeState, sameSlot } from '../../backends/route-network/route-match.js';
-import { FLANNEL_ROUTE_PROTOCOL } from '../../backends/route-network/stale-routes.js';
-import { type CheckInput, type Finding, leaseRef } from './findings.js';
-
-export const UDP_DEVICE = 'flannel0';
+import { BACKEND_TYPE as HOST_GW, hostGwRoutes } from './backend.js';
+import { canonical, describeRoute, routeState, sameSlot } from '../route-network/route-match.js';
+import { FLANNEL_ROUTE_PROTOCOL } from '../route-network/stale-routes.js';
+import { type CheckInput, type Finding, leaseRef } from '../module.js';
 
 export async function checkHostGw(input: CheckInput): Promise<Finding[]> {
-  const ext = input.ext;
-  if (!ext) throw new Error('internal: host-gw check without the external interface');
+  const ext = await input.ext();
   const out: Finding[] = [];
   const wanted: RouteSpec[] = [];
   const kernel = await mainRoutes(input);
@@ -70,22 +66,4 @@ function isHostGwRoute(r: Route, input: CheckInput, extIndex: number): boolean {
   }
   const net6 = config.ipv6Network;
   return !!net6 && Number(len) === config.ipv6SubnetLen && net6.contains(parseIP6(ip)) && canonical(r.dst) !== own.ipv6Subnet?.toString();
-}
-
-export async function checkUdp(input: CheckInput): Promise<Finding[]> {
-  const out: Finding[] = [{ kind: 'note', text: 'the udp packet loop keeps its peer table inside the flanneld process; it cannot be inspected from outside' }];
-  const link = await input.native.linkGet(UDP_DEVICE);
-  if (!link) return [...out, { kind: 'device', text: `device ${UDP_DEVICE} is missing (the running flanneld creates it; it goes away when flanneld stops)` }];
-  if (!link.up) out.push({ kind: 'device', text: `${UDP_DEVICE} is down` });
-  const addr = formatIP4(input.own.subnet.ip);
-  const addrs = await input.native.addrList({ ifindex: link.index, family: 4 });
-  if (!addrs.some((a) => a.address === addr && a.prefixLen === 32)) out.push({ kind: 'device', text: `${UDP_DEVICE} lacks address ${addr}/32` });
-  const net = input.config.network;
-  if (net instanceof IP4Net) {
-    const routes = await input.native.routeList({ family: 4, table: RT_TABLE_MAIN });
-    if (!routes.some((r) => r.dst === net.toString() && r.ifindex === link.index)) {
-      out.push({ kind: 'missing', text: `route ${net} dev ${UDP_DEVICE}` });
-    }
-  }
-  return out;
 }

@@ -4,7 +4,7 @@
 import type { Backend, BackendContext, Network } from '../backend.js';
 import type { NetworkConfig } from '../../subnet-lease/config.js';
 import { describeLease, type Lease } from '../../subnet-lease/lease.js';
-import { isAbort } from '../../subnet-lease/abort.js';
+import { isAbort } from '../../common/abort.js';
 
 export function createAllocBackend(ctx: BackendContext): Backend {
   return {

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { IP4Net, IP6Net, formatIP6, parseIP4, parseIP6, formatIP4 } from '../../subnet-lease/ip.js';
+import { IP4Net, IP6Net, formatIP6, parseIP4, parseIP6, formatIP4 } from '../../common/ip.js';
 
 describe('ip', () => {
   it('parses and formats IPv4, rejecting junk and leading zeros', () => {

@@ -1,6 +1,7 @@
 // The abort and backoff helpers of the etcd registry.
 import { expect } from 'chai';
-import { Backoff, pause, raceAbort } from '../../subnet-lease/abort.js';
+import { pause, raceAbort } from '../../common/abort.js';
+import { Backoff } from '../../common/backoff.js';
 
 const timers = (): number => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
 

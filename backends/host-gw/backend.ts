@@ -15,7 +15,7 @@
 import type { Backend, BackendContext, ExternalInterface, Network } from '../backend.js';
 import type { Native, RouteSpec } from '../../native/types.js';
 import type { NetworkConfig } from '../../subnet-lease/config.js';
-import { formatIP4, formatIP6, type IP4Net, type IP6Net } from '../../subnet-lease/ip.js';
+import { formatIP4, formatIP6, type IP4Net, type IP6Net } from '../../common/ip.js';
 import type { Lease } from '../../subnet-lease/lease.js';
 import { RouteNetwork } from '../route-network/route-network.js';
 import type { LeaseRoutes } from '../route-network/route-keeper.js';

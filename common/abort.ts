@@ -81,23 +81,3 @@ export function pause(ms: number, signal: AbortSignal): Promise<void> {
     signal.addEventListener('abort', done, { once: true });
   });
 }
-
-/** Exponential backoff: `initialMs`, doubling on each failure, capped at `maxMs`; reset after a success. */
-export class Backoff {
-  private nextMs: number;
-  constructor(
-    private readonly initialMs: number,
-    private readonly maxMs: number,
-  ) {
-    this.nextMs = initialMs;
-  }
-  /** The delay to wait now; the following call returns twice as much (up to the cap). */
-  next(): number {
-    const ms = this.nextMs;
-    this.nextMs = Math.min(this.nextMs * 2, this.maxMs);
-    return ms;
-  }
-  reset(): void {
-    this.nextMs = this.initialMs;
-  }
-}

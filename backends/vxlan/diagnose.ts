@@ -1,14 +1,14 @@
 // The vxlan check: per family, the device (present, up, MTU, VTEP MAC of our lease, our subnet's
 // address) and the backend's own diff of wanted entries against the kernel's (reconcile.ts).
 import type { Link } from '../../native/types.js';
-import { IP4Net, formatIP4, formatIP6, parseIP4, parseIP6 } from '../../subnet-lease/ip.js';
-import { parseVxlanConfig, type VxlanConfig } from '../../backends/vxlan/config.js';
-import { type Entry, describeEntry, entryKey } from '../../backends/vxlan/entries.js';
-import { OVERHEAD } from '../../backends/vxlan/index.js';
-import { decodeLeaseData } from '../../backends/vxlan/lease-data.js';
-import { type OwnedScope, diffEntries, ownedEntries, readKernel } from '../../backends/vxlan/reconcile.js';
-import { type WantedEntry, wantedEntries } from '../../backends/vxlan/wanted.js';
-import { type CheckInput, type Finding, leaseRef } from './findings.js';
+import { IP4Net, formatIP4, formatIP6, parseIP4, parseIP6 } from '../../common/ip.js';
+import { parseVxlanConfig, type VxlanConfig } from './config.js';
+import { type Entry, describeEntry, entryKey } from './entries.js';
+import { OVERHEAD } from './backend.js';
+import { decodeLeaseData } from './lease-data.js';
+import { type OwnedScope, diffEntries, ownedEntries, readKernel } from './reconcile.js';
+import { type WantedEntry, wantedEntries } from './wanted.js';
+import { type CheckInput, type Finding, leaseRef } from '../module.js';
 
 type Family = 4 | 6;
 

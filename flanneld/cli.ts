@@ -42,7 +42,7 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv): Pars
   if (scan.positionals.length > 0) {
     const list = scan.positionals.map((p) => JSON.stringify(p)).join(' ');
     // "--ip-masq false" is the classic trap: Go bools never take the next argument.
-    const hint = /^(true|false|[01tfTF]|TRUE|FALSE|True|False)$/.test(scan.positionals[0]) ? ' (a bool flag takes its value as -flag=value)' : '';
+    const hint = /^(true|false|[01tfTF]|TRUE|FALSE|True|False)$/.test(scan.positionals[0] ?? '') ? ' (a bool flag takes its value as -flag=value)' : '';
     throw new FlagError(`flanneld takes no positional arguments, got: ${list}${hint}`, undefined, scan.positionals.join(' '));
   }
   const setBy: Partial<Record<FlagName, FlagSource>> = {};

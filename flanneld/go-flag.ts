@@ -86,8 +86,7 @@ export function record(values: FlagValues, spec: FlagSpec, value: string): void 
 export function scanArgs(argv: readonly string[]): ScanResult {
   const values: FlagValues = new Map();
   let i = 0;
-  while (i < argv.length) {
-    const arg = argv[i];
+  for (let arg = argv[i]; arg !== undefined; arg = argv[i]) {
     if (arg.length < 2 || !arg.startsWith('-')) break;
     i++;
     if (arg === '--') return { values, help: false, positionals: argv.slice(i) };
@@ -104,8 +103,8 @@ export function scanArgs(argv: readonly string[]): ScanResult {
     }
     let raw = inline;
     if (raw === undefined) {
-      if (i >= argv.length) throw new FlagError(`flag needs an argument: -${name}`, name);
       raw = argv[i++];
+      if (raw === undefined) throw new FlagError(`flag needs an argument: -${name}`, name);
     }
     record(values, spec, canonicalOrThrow(spec, raw, false));
   }

@@ -35,6 +35,3 @@ export abstract class NativeBase {
     return this.one({ op: 'fdb.delete', fdb });
   }
 }
-
-/** Compile-time check that a class extending NativeBase completes the interface. */
-export type AssertNative<T extends Native> = T;

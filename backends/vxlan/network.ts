@@ -14,7 +14,7 @@ import { type FamilyDevice, recreateDevice, reconfigureAddress } from './family-
 import { planPass } from './full-pass.js';
 import { PeerGroups } from './groups.js';
 import type { Group } from './owners.js';
-import { type Peer, groupKey, peerEntries, peerKey } from './peers.js';
+import { type Peer, peerKey } from './peers.js';
 import { logIgnored, logPeers, peerGroups, toPeers } from './peer-batch.js';
 import { installGroups, removeEntries } from './programmer.js';
 import { damagedKey } from './repair.js';

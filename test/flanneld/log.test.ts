@@ -68,7 +68,7 @@ describe('flanneld logging', () => {
       meta: { endpoints: ['https://a:2379'], n: 1 },
     });
     expect(b).to.include({ level: 'debug', v: 2, msg: 'detail' });
-    expect(b.meta).to.deep.equal({ rev: 7 });
+    expect(b?.meta).to.deep.equal({ rev: 7 });
     expect(c).to.include({ component: 'flanneld', msg: 'starting' });
   });
 

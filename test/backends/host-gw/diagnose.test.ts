@@ -2,13 +2,10 @@
 import { expect } from 'chai';
 import type { ExternalInterface } from '../../../backends/backend.js';
 import { checkHostGw } from '../../../backends/host-gw/diagnose.js';
-import { exitCode, renderText } from '../../../flanneld/diagnose/findings.js';
 import type { CheckInput, Finding } from '../../../backends/module.js';
 import { FakeNative } from '../../../native/fake.js';
 import { checkNetworkConfig, parseNetworkConfig } from '../../../subnet-lease/config.js';
 import { parseIP4 } from '../../../common/ip.js';
-import { type Harness, startHarness, until } from '../vxlan/harness.js';
-import { remoteLease, vxlanNetworkConfig } from '../vxlan/memory-store.js';
 import { lease } from '../route-network/scripted-store.js';
 const texts = (fs: Finding[], kind: Finding['kind']): string[] => fs.filter((f) => f.kind === kind).map((f) => f.text);
 

@@ -4,12 +4,8 @@ import { expect } from 'chai';
 import { checkVxlan } from '../../../backends/vxlan/diagnose.js';
 import { exitCode, renderText } from '../../../flanneld/diagnose/findings.js';
 import type { CheckInput, Finding } from '../../../backends/module.js';
-import { FakeNative } from '../../../native/fake.js';
-import { checkNetworkConfig, parseNetworkConfig } from '../../../subnet-lease/config.js';
-import { parseIP4 } from '../../../common/ip.js';
-import { type Harness, startHarness, until } from '../vxlan/harness.js';
-import { remoteLease, vxlanNetworkConfig } from '../vxlan/memory-store.js';
-import { lease } from '../route-network/scripted-store.js';
+import { type Harness, startHarness, until } from './harness.js';
+import { remoteLease, vxlanNetworkConfig } from './memory-store.js';
 
 const MAC2 = '0a:00:00:00:00:02';
 const MAC3 = '0a:00:00:00:00:03';

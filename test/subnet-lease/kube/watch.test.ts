@@ -25,7 +25,7 @@ function annotate(h: Harness, name: string, values: Record<string, string>): voi
   h.api.updateNode(name, (n) => Object.assign((n.metadata as { annotations: Record<string, string> }).annotations, values));
 }
 
-async function ourLease(h: Harness, store: KubeSubnetManager): Promise<Lease> {
+async function ourLease(store: KubeSubnetManager): Promise<Lease> {
   await store.getNetworkConfig(never);
   return store.acquireLease({ publicIP: parseIP4('198.18.0.1'), publicIPv6: null, backendType: 'vxlan', backendData: { VNI: 1, VtepMAC: mac(1) } }, never);
 }
@@ -41,7 +41,7 @@ describe('kube lease store: other nodes as leases (fake API server)', function (
     h.api.createNode(managed(2));
     h.api.createNode(nodeObject('node3', ['10.244.3.0/24']));
     const store = h.store();
-    const lease = await ourLease(h, store);
+    const lease = await ourLease(store);
     stop = new AbortController();
     return new BatchReader(store.watchLeases(() => lease.subnet, stop.signal));
   }
@@ -146,7 +146,7 @@ describe('kube lease store: our own node deleted (fake API server)', function ()
       h = await startHarness();
       h.api.createNode(nodeObject('node1', ['10.244.1.0/24']));
       const store = h.store({ setNodeNetworkUnavailable: false });
-      const lease = await ourLease(h, store);
+      const lease = await ourLease(store);
       const stop = new AbortController();
       const kept = store.keepLease(lease, stop.signal, () => undefined).then(() => null, (e: Error) => e);
       await new Promise((res) => setTimeout(res, 200));
@@ -168,7 +168,7 @@ describe('kube lease store: our own node deleted (fake API server)', function ()
     h = await startHarness();
     h.api.createNode(nodeObject('node1', ['10.244.1.0/24']));
     const store = h.store({ setNodeNetworkUnavailable: false });
-    const lease = await ourLease(h, store);
+    const lease = await ourLease(store);
     const stop = new AbortController();
     const kept = store.keepLease(lease, stop.signal, () => undefined);
     setTimeout(() => stop.abort(), 200);

@@ -1,7 +1,7 @@
 // What the kernel binding and the fake share: the one-op forms of `apply`, built on `apply` itself so
 // that both implementations batch and report errors the same way.
 import type { NativeError } from './errors.js';
-import type { FdbSpec, Native, NeighSpec, Op, Route, RouteSpec } from './types.js';
+import type { FdbSpec, NeighSpec, Op, Route, RouteSpec } from './types.js';
 
 export abstract class NativeBase {
   abstract apply(ops: readonly Op[]): Promise<Array<NativeError | null>>;

@@ -14,7 +14,7 @@ import { silentLogger } from '../common/log.js';
 import type { Lease } from '../subnet-lease/lease.js';
 import { TestBed } from '../test/helpers/netns.js';
 import { median, type Row } from './table.js';
-import { MemoryLeaseStore, remoteLease, vxlanNetworkConfig } from '../test/backends/vxlan/memory-store.js';
+import { MemoryLeaseStore, remoteLease, vxlanNetworkConfig } from '../test/helpers/memory-store.js';
 
 const run = promisify(execFile);
 

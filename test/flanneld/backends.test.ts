@@ -4,7 +4,7 @@ import { BACKENDS, backendModule, findBackendModule } from '../../flanneld/backe
 import { FatalError } from '../../flanneld/errors.js';
 import { parseIP4 } from '../../common/ip.js';
 import type { ExternalInterface } from '../../backends/backend.js';
-import { MemoryLeaseStore, remoteLease, vxlanNetworkConfig } from '../backends/vxlan/memory-store.js';
+import { MemoryLeaseStore, remoteLease, vxlanNetworkConfig } from '../helpers/memory-store.js';
 import { RecordingLogger } from '../helpers/recording-logger.js';
 import { prepareFake } from '../backends/vxlan/harness.js';
 

@@ -5,7 +5,7 @@ import { EventTracker, meteredStore } from '../../flanneld/metered.js';
 import { FlannelMetrics } from '../../flanneld/metrics.js';
 import { parseIP4 } from '../../common/ip.js';
 import type { LeaseAttrs } from '../../subnet-lease/lease.js';
-import { MemoryLeaseStore, vxlanNetworkConfig } from '../backends/vxlan/memory-store.js';
+import { MemoryLeaseStore, vxlanNetworkConfig } from '../helpers/memory-store.js';
 
 const never = new AbortController().signal;
 

@@ -1,6 +1,7 @@
-// A test bed of network namespaces, per TESTING.md. Everything lives in namespaces named with a prefix
-// unique to the run ("fl-<pid>-<tag>"), nothing is added to the root namespace, and everything is
-// removed again: by `destroy()`, and by a process `exit` handler if a test run dies before that.
+// A test bed of network namespaces, following the safety rules in the README's "Tests" section. Everything
+// lives in namespaces named with a prefix unique to the run ("fl-<pid>-<tag>"), nothing is added to the
+// root namespace, and everything is removed again: by `destroy()`, and by a process `exit` handler if a
+// test run dies before that.
 //
 // API
 //   const bed = await TestBed.create({ tag: 'vx', hosts: 3 });

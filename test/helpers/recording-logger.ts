@@ -28,6 +28,11 @@ export class RecordingLogger implements Logger {
     return this.lines.filter((l) => !level || l.level === level).map((l) => l.message);
   }
 
+  /** Whether a line at `level` matches `re`. */
+  has(level: LogLine['level'], re: RegExp): boolean {
+    return this.lines.some((l) => l.level === level && re.test(l.message));
+  }
+
   /** Every line as it would be written (message plus metadata), for "this never appears" checks. */
   text(): string {
     return this.lines.map((l) => `${l.level} ${l.message} ${JSON.stringify(l.meta ?? {})}`).join('\n');

@@ -6,7 +6,7 @@ import type { CheckInput, Finding } from '../../../backends/module.js';
 import { FakeNative } from '../../../native/fake.js';
 import { checkNetworkConfig, parseNetworkConfig } from '../../../subnet-lease/config.js';
 import { parseIP4 } from '../../../common/ip.js';
-import { lease } from '../route-network/scripted-store.js';
+import { lease } from '../../helpers/scripted-store.js';
 const texts = (fs: Finding[], kind: Finding['kind']): string[] => fs.filter((f) => f.kind === kind).map((f) => f.text);
 
 describe('flanneld diagnose: host-gw comparison on the fake kernel', () => {

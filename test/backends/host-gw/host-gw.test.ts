@@ -10,7 +10,7 @@ import { checkNetworkConfig, parseNetworkConfig } from '../../../subnet-lease/co
 import { parseIP4, parseIP6 } from '../../../common/ip.js';
 import { encodeLeaseAttrs } from '../../../subnet-lease/lease.js';
 import { RecordingLogger } from '../../helpers/recording-logger.js';
-import { ScriptedStore, added, lease, removed } from '../route-network/scripted-store.js';
+import { ScriptedStore, added, lease, removed } from '../../helpers/scripted-store.js';
 
 const CONFIG = '{"Network":"10.244.0.0/16","Backend":{"Type":"host-gw"}}';
 const HOUR = 3_600_000;

@@ -8,7 +8,7 @@ import { RTPROT_KERNEL, type Route } from '../../../native/types.js';
 import { formatIP4 } from '../../../common/ip.js';
 import type { Lease } from '../../../subnet-lease/lease.js';
 import { RecordingLogger } from '../../helpers/recording-logger.js';
-import { lease } from './scripted-store.js';
+import { lease } from '../../helpers/scripted-store.js';
 
 function kernelRoute(over: Partial<Route>): Route {
   return { family: 4, dst: '10.244.2.0/24', gateway: '198.18.0.2', ifindex: 2, onlink: false, scope: 0, table: 254, protocol: 3, type: 1, metric: 0, prefsrc: null, ...over };

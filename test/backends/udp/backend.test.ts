@@ -10,7 +10,7 @@ import { IP4Net, parseIP4 } from '../../../common/ip.js';
 import { FlannelMetrics } from '../../../flanneld/metrics.js';
 import { RecordingLogger } from '../../helpers/recording-logger.js';
 import { until } from '../../helpers/flanneld.js';
-import { MemoryLeaseStore, vxlanNetworkConfig } from '../vxlan/memory-store.js';
+import { MemoryLeaseStore, vxlanNetworkConfig } from '../../helpers/memory-store.js';
 
 class FakeLoop implements UdpLoop {
   readonly device = 'flannel0';

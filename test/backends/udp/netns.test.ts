@@ -14,7 +14,7 @@ import { parseIP4 } from '../../../common/ip.js';
 import { until } from '../../helpers/flanneld.js';
 import { TestBed } from '../../helpers/netns.js';
 import { RecordingLogger } from '../../helpers/recording-logger.js';
-import { MemoryLeaseStore, vxlanNetworkConfig } from '../vxlan/memory-store.js';
+import { MemoryLeaseStore, vxlanNetworkConfig } from '../../helpers/memory-store.js';
 import { ipv4 } from './packets.js';
 import { udpProbeScript } from './cluster.js';
 import { writeReferenceProxy } from './reference-proxy.js';

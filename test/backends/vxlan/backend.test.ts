@@ -4,7 +4,7 @@ import { expect } from 'chai';
 import { VxlanConfigError } from '../../../backends/vxlan/backend.js';
 import { encodeLeaseAttrs } from '../../../subnet-lease/lease.js';
 import { type Harness, prepareFake, startHarness, until } from './harness.js';
-import { remoteLease, vxlanNetworkConfig } from './memory-store.js';
+import { remoteLease, vxlanNetworkConfig } from '../../helpers/memory-store.js';
 import { IP4Net } from '../../../common/ip.js';
 
 const MAC_A = '0a:aa:00:00:00:02';

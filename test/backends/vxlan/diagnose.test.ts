@@ -5,7 +5,7 @@ import { checkVxlan } from '../../../backends/vxlan/diagnose.js';
 import { exitCode, renderText } from '../../../flanneld/diagnose/findings.js';
 import type { CheckInput, Finding } from '../../../backends/module.js';
 import { type Harness, startHarness, until } from './harness.js';
-import { remoteLease, vxlanNetworkConfig } from './memory-store.js';
+import { remoteLease, vxlanNetworkConfig } from '../../helpers/memory-store.js';
 
 const MAC2 = '0a:00:00:00:00:02';
 const MAC3 = '0a:00:00:00:00:03';

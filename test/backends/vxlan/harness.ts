@@ -7,19 +7,8 @@ import { FakeNative } from '../../../native/fake.js';
 import type { Link } from '../../../native/types.js';
 import type { NetworkConfig } from '../../../subnet-lease/config.js';
 import { parseIP4 } from '../../../common/ip.js';
-import type { Logger } from '../../../common/log.js';
-import { MemoryLeaseStore, vxlanNetworkConfig } from './memory-store.js';
-
-export class RecordingLogger implements Logger {
-  readonly lines: Array<{ level: string; message: string }> = [];
-  error = (message: string): void => void this.lines.push({ level: 'error', message });
-  warn = (message: string): void => void this.lines.push({ level: 'warn', message });
-  info = (message: string): void => void this.lines.push({ level: 'info', message });
-  debug = (message: string): void => void this.lines.push({ level: 'debug', message });
-  has(level: string, re: RegExp): boolean {
-    return this.lines.some((l) => l.level === level && re.test(l.message));
-  }
-}
+import { MemoryLeaseStore, vxlanNetworkConfig } from '../../helpers/memory-store.js';
+import { RecordingLogger } from '../../helpers/recording-logger.js';
 
 export async function until(cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 3000): Promise<void> {
   const end = Date.now() + timeoutMs;

@@ -10,8 +10,9 @@ import { openNative } from '../../../native/kernel.js';
 import type { Native } from '../../../native/types.js';
 import { parseIP4, parseIP6 } from '../../../common/ip.js';
 import { TestBed } from '../../helpers/netns.js';
-import { RecordingLogger, until } from './harness.js';
-import { MemoryLeaseStore, dualStackConfig } from './memory-store.js';
+import { until } from './harness.js';
+import { RecordingLogger } from '../../helpers/recording-logger.js';
+import { MemoryLeaseStore, dualStackConfig } from '../../helpers/memory-store.js';
 
 const run = promisify(execFile);
 

@@ -11,8 +11,9 @@ import { openNative } from '../../../native/kernel.js';
 import type { Native } from '../../../native/types.js';
 import { parseIP4 } from '../../../common/ip.js';
 import { TestBed } from '../../helpers/netns.js';
-import { RecordingLogger, until } from './harness.js';
-import { MemoryLeaseStore, vxlanNetworkConfig } from './memory-store.js';
+import { until } from './harness.js';
+import { RecordingLogger } from '../../helpers/recording-logger.js';
+import { MemoryLeaseStore, vxlanNetworkConfig } from '../../helpers/memory-store.js';
 
 const run = promisify(execFile);
 const H3_MAC = '0a:33:33:33:33:33';

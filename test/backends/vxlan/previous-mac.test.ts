@@ -10,8 +10,9 @@ import type { NetworkConfig } from '../../../subnet-lease/config.js';
 import { parseIP4, parseIP6 } from '../../../common/ip.js';
 import type { LeaseAttrs } from '../../../subnet-lease/lease.js';
 import type { LeaseStore } from '../../../subnet-lease/store.js';
-import { RecordingLogger, prepareFake } from './harness.js';
-import { MemoryLeaseStore, dualStackConfig, vxlanNetworkConfig } from './memory-store.js';
+import { prepareFake } from './harness.js';
+import { RecordingLogger } from '../../helpers/recording-logger.js';
+import { MemoryLeaseStore, dualStackConfig, vxlanNetworkConfig } from '../../helpers/memory-store.js';
 
 const PREV = '0a:11:22:33:44:55';
 const PREV6 = '0e:66:77:88:99:aa';

@@ -4,7 +4,7 @@
 import { expect } from 'chai';
 import type { FakeNative } from '../../../native/fake.js';
 import { type Harness, startHarness, until } from './harness.js';
-import { remoteLease, vxlanNetworkConfig } from './memory-store.js';
+import { remoteLease, vxlanNetworkConfig } from '../../helpers/memory-store.js';
 import { IP4Net } from '../../../common/ip.js';
 
 const MAC_A = '0a:aa:00:00:00:02';

@@ -6,7 +6,7 @@
 import { expect } from 'chai';
 import { IP4Net } from '../../../common/ip.js';
 import { startHarness } from './harness.js';
-import { remoteLease, vxlanNetworkConfig } from './memory-store.js';
+import { remoteLease, vxlanNetworkConfig } from '../../helpers/memory-store.js';
 
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
 const hex = (x: number): string => x.toString(16).padStart(2, '0');

@@ -1,10 +1,10 @@
 // A small in-memory LeaseStore for backend tests: one instance can be shared by several backends (one
 // per simulated host), hands out /24s of 10.244.0.0/16 in order, and lets the test add and remove
 // other hosts' leases. watchLeases yields the snapshot first, then one batch per change.
-import type { NetworkConfig } from '../../../subnet-lease/config.js';
-import { IP4Net, IP6Net, parseIP4 } from '../../../common/ip.js';
-import { type Lease, type LeaseAttrs, type LeaseEvent, decodeLeaseAttrs, encodeLeaseAttrs } from '../../../subnet-lease/lease.js';
-import type { LeaseStore } from '../../../subnet-lease/store.js';
+import type { NetworkConfig } from '../../subnet-lease/config.js';
+import { IP4Net, IP6Net, parseIP4 } from '../../common/ip.js';
+import { type Lease, type LeaseAttrs, type LeaseEvent, decodeLeaseAttrs, encodeLeaseAttrs } from '../../subnet-lease/lease.js';
+import type { LeaseStore } from '../../subnet-lease/store.js';
 
 type Sink = (events: LeaseEvent[]) => void;
 

@@ -2,10 +2,10 @@
 // attributes it was asked for; watchLeases yields exactly the batches a test pushes (the first push is
 // the "current state" batch). `drained()` resolves once the consumer has handled every pushed batch and
 // is waiting for the next, so a test can assert that *nothing* happened without sleeping.
-import type { NetworkConfig } from '../../../subnet-lease/config.js';
-import { IP4Net, IP6Net, parseIP4, parseIP6 } from '../../../common/ip.js';
-import type { Lease, LeaseAttrs, LeaseEvent } from '../../../subnet-lease/lease.js';
-import type { LeaseStore } from '../../../subnet-lease/store.js';
+import type { NetworkConfig } from '../../subnet-lease/config.js';
+import { IP4Net, IP6Net, parseIP4, parseIP6 } from '../../common/ip.js';
+import type { Lease, LeaseAttrs, LeaseEvent } from '../../subnet-lease/lease.js';
+import type { LeaseStore } from '../../subnet-lease/store.js';
 
 export function lease(subnet: string, publicIP: string, backendType?: string, v6?: { subnet: string; publicIP: string }): Lease {
   const attrs: LeaseAttrs = { publicIP: parseIP4(publicIP), publicIPv6: v6 ? parseIP6(v6.publicIP) : null };

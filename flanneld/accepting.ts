@@ -41,7 +41,7 @@ export function acceptingStore(store: LeaseStore, rules: () => AcceptRules, m: F
     },
     ...(previousLease && { previousLease }),
     getNetworkConfig: (signal) => store.getNetworkConfig(signal),
-    acquireLease: async (attrs, signal) => (ownLease = await store.acquireLease(attrs, signal)),
+    acquireLease: async (attrs, signal, reading) => (ownLease = await store.acquireLease(attrs, signal, reading)),
     keepLease: (lease, signal, onChange) => {
       ownLease = lease;
       return store.keepLease(lease, signal, (fresh) => {

@@ -147,8 +147,8 @@ export function meteredStore(store: LeaseStore, m: FlannelMetrics, tracker: Even
     // Passed through only when the store has it: a missing method means "this store cannot know".
     ...(previousLease && { previousLease: (attrs, signal) => counted('previous_lease', previousLease(attrs, signal), signal) }),
     getNetworkConfig: (signal) => counted('get_config', store.getNetworkConfig(signal), signal),
-    acquireLease: async (attrs, signal) => {
-      const lease = await counted('acquire_lease', store.acquireLease(attrs, signal), signal);
+    acquireLease: async (attrs, signal, reading) => {
+      const lease = await counted('acquire_lease', store.acquireLease(attrs, signal, reading), signal);
       m.leaseAcquisitions.inc();
       return lease;
     },

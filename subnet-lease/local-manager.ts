@@ -14,7 +14,7 @@ import { keepLease } from './lease-keeper.js';
 import { watchRemoteLeases } from './lease-watcher.js';
 import type { Logger } from '../common/log.js';
 import { WatchHub } from './watch-hub.js';
-import { isRetryable, OutOfSubnetsError, SubnetExistsError, type LeaseStore, type Registry } from './store.js';
+import { isRetryable, OutOfSubnetsError, SubnetExistsError, type LeaseStore, type PreviousLease, type Registry, type StoreReading } from './store.js';
 
 export const SUBNET_TTL_SECONDS = 24 * 60 * 60;
 
@@ -48,8 +48,6 @@ export class LocalManager implements LeaseStore {
   private readonly random: () => number;
   /** One registry watch shared by the lease keeper and the backend's `watchLeases`. */
   private readonly hub: WatchHub;
-  /** The listing `previousLease` made, for the next acquisition attempt (used once). */
-  private listed: { leases: Lease[]; at: number } | null = null;
 
   constructor(private readonly opts: LocalManagerOptions) {
     this.previousSubnet = opts.previousSubnet ?? null;
@@ -71,12 +69,13 @@ export class LocalManager implements LeaseStore {
     return cfg;
   }
 
-  async acquireLease(attrs: LeaseAttrs, signal: AbortSignal): Promise<Lease> {
+  async acquireLease(attrs: LeaseAttrs, signal: AbortSignal, reading?: StoreReading | null): Promise<Lease> {
     const config = this.config ?? (await this.getNetworkConfig(signal));
     for (let attempt = 1; ; attempt++) {
       if (signal.aborted) throw abortReason(signal);
       try {
-        const lease = await this.tryAcquire(config, attrs, signal);
+        // Only the first attempt may start from a listing handed in; every retry lists afresh.
+        const lease = await this.tryAcquire(config, attrs, attempt === 1 ? reading : null, signal);
         this.opts.logger.info(`acquired lease ${describeLease(lease)}${lease.reservation ? ' (reservation)' : ''}`);
         return lease;
       } catch (e) {
@@ -99,39 +98,34 @@ export class LocalManager implements LeaseStore {
 
   /**
    * The attributes of the lease that carries `attrs.publicIP` (the one acquisition would reuse; one that
-   * still fits the config first), or null: none, public IP 0, or the listing failed (logged). One
-   * listing, which the acquisition that normally follows within a moment reuses instead of listing again.
+   * still fits the config first), or null: none, public IP 0, or the listing failed (logged). The
+   * answer carries its listing, which `acquireLease` starts from when handed it within a few seconds.
    */
-  async previousLease(attrs: { publicIP: number }, signal: AbortSignal): Promise<LeaseAttrs | null> {
-    if (attrs.publicIP === 0) return null;
-    let leases: Lease[];
+  async previousLease(attrs: { publicIP: number }, signal: AbortSignal): Promise<PreviousLease> {
+    if (attrs.publicIP === 0) return { attrs: null, reading: null };
+    let listing: Listing;
     try {
-      leases = await this.opts.registry.getSubnets(signal);
+      listing = new Listing(await this.opts.registry.getSubnets(signal), Date.now());
     } catch (e) {
       if (signal.aborted) throw abortReason(signal);
       this.opts.logger.warn(`could not read our previous lease: ${(e as Error).message}`);
-      return null;
+      return { attrs: null, reading: null };
     }
-    this.listed = { leases, at: Date.now() };
-    const ours = leases.filter((l) => l.attrs.publicIP === attrs.publicIP);
+    const ours = listing.leases.filter((l) => l.attrs.publicIP === attrs.publicIP);
     const config = this.config;
     const found = (config && ours.find((l) => fitsConfig(config, l.subnet, l.ipv6Subnet))) ?? ours[0];
-    return found ? found.attrs : null;
+    return { attrs: found ? found.attrs : null, reading: listing };
   }
 
-  /** A listing of `previousLease` at most this old stands in for the first listing of an acquisition. */
-  private static readonly LISTING_REUSE_MS = 5000;
-
-  private async listForAcquire(signal: AbortSignal): Promise<Lease[]> {
-    const listed = this.listed;
-    this.listed = null;
-    if (listed && Date.now() - listed.at <= LocalManager.LISTING_REUSE_MS) return listed.leases;
+  /** The leases to allocate from: a listing of ours handed in, while fresh; else a new one. */
+  private async listForAcquire(reading: StoreReading | null | undefined, signal: AbortSignal): Promise<Lease[]> {
+    if (reading instanceof Listing && Date.now() - reading.readAt <= Listing.REUSE_MS) return reading.leases;
     return this.opts.registry.getSubnets(signal);
   }
 
-  private async tryAcquire(config: NetworkConfig, attrs: LeaseAttrs, signal: AbortSignal): Promise<Lease> {
+  private async tryAcquire(config: NetworkConfig, attrs: LeaseAttrs, reading: StoreReading | null | undefined, signal: AbortSignal): Promise<Lease> {
     const registry = this.opts.registry;
-    const leases = await this.listForAcquire(signal);
+    const leases = await this.listForAcquire(reading, signal);
     const decision = allocate({
       config,
       leases,
@@ -187,6 +181,16 @@ export class LocalManager implements LeaseStore {
   watchLeases(ownSubnet: () => IP4Net | null, signal: AbortSignal): AsyncIterable<LeaseEvent[]> {
     return watchRemoteLeases(this.hub.watch(signal), ownSubnet);
   }
+}
+
+/** One listing of every lease, as `previousLease` hands it to `acquireLease`. */
+class Listing implements StoreReading {
+  /** Older than this, an acquisition lists again. */
+  static readonly REUSE_MS = 5000;
+  constructor(
+    readonly leases: Lease[],
+    readonly readAt: number,
+  ) {}
 }
 
 function outOfSubnetsMessage(config: NetworkConfig, family: 'IPv4' | 'IPv6', leaseCount: number): string {

@@ -50,7 +50,7 @@ export interface LeaseStore {
    * rejects with the abort reason when `signal` aborts. Calling it twice yields the same subnet while
    * our key still exists.
    */
-  acquireLease(attrs: LeaseAttrs, signal: AbortSignal): Promise<Lease>;
+  acquireLease(attrs: LeaseAttrs, signal: AbortSignal, reading?: StoreReading | null): Promise<Lease>;
   /**
    * Keeps `lease` alive until `signal` aborts (then resolves): renews it before it expires and, when it
    * is deleted or expires, acquires it again (the same subnet while free) and reports the new lease
@@ -69,9 +69,26 @@ export interface LeaseStore {
    * Node's annotations (`publicIP` is not needed there). etcd: the lease carrying `attrs.publicIP`, found
    * with one listing. Resolves null when there is none, or when it cannot be read (logged, never fatal:
    * callers then start afresh). Rejects with the abort reason when `signal` aborts. Stores that cannot
-   * know leave it out; callers treat a missing method like null. It writes nothing.
+   * know leave it out; callers treat a missing method like null. It writes nothing. The answer carries
+   * what it read (`reading`), for the caller to hand to `acquireLease`.
    */
-  previousLease?(attrs: { publicIP: number }, signal: AbortSignal): Promise<LeaseAttrs | null>;
+  previousLease?(attrs: { publicIP: number }, signal: AbortSignal): Promise<PreviousLease>;
+}
+
+/**
+ * What one step read from the store, handed explicitly to the next step so that it need not read again
+ * (etcd: the listing `previousLease` made, which `acquireLease` starts from while it is at most a few
+ * seconds old). Opaque outside the store that made it; a store ignores a reading it did not make.
+ */
+export interface StoreReading {
+  /** When it was read (Date.now()). */
+  readonly readAt: number;
+}
+
+export interface PreviousLease {
+  /** The attributes of our previous lease; null when there is none or it could not be read. */
+  attrs: LeaseAttrs | null;
+  reading: StoreReading | null;
 }
 
 export type RegistryWatchItem =

@@ -23,6 +23,7 @@ import type { Link, Native } from '../../native/types.js';
 import type { NetworkConfig } from '../../subnet-lease/config.js';
 import { formatIP4, formatIP6 } from '../../common/ip.js';
 import type { LeaseAttrs } from '../../subnet-lease/lease.js';
+import type { PreviousLease, StoreReading } from '../../subnet-lease/store.js';
 import { type VxlanConfig, VxlanConfigError, parseVxlanConfig } from './config.js';
 import { type DeviceSpec, configureDevice, ensureDevice } from './device.js';
 import { FamilyDevice } from './family-device.js';
@@ -48,7 +49,7 @@ export function createVxlanBackend(ctx: BackendContext, native: Native, options:
       const cfg = parseVxlanConfig(config.backend);
       const base = cfg.mtu || ctx.extIface.mtu;
       const specs = deviceSpecs(ctx, config, cfg, base);
-      await usePreviousMacs(ctx, cfg, specs, signal);
+      const reading = await usePreviousMacs(ctx, cfg, specs, signal);
       const links: Link[] = [];
       for (const spec of specs) {
         signal.throwIfAborted();
@@ -57,7 +58,7 @@ export function createVxlanBackend(ctx: BackendContext, native: Native, options:
         spec.mac = link.mac ?? spec.mac;
         links.push(link);
       }
-      const lease = await ctx.store.acquireLease(leaseAttrs(ctx, cfg, specs), signal);
+      const lease = await ctx.store.acquireLease(leaseAttrs(ctx, cfg, specs), signal, reading);
       const devices = specs.map((s, i) => new FamilyDevice(s.family, s, links[i]!, s.family === 4 ? config.network! : config.ipv6Network!, s.family === 4 ? config.subnetLen : config.ipv6SubnetLen));
       for (const dev of devices) dev.link = await configureDevice(native, dev.link, dev.address(lease), dev.spec.mac, ctx.logger);
       const mtu = Math.min(...specs.map((s) => s.mtu));
@@ -103,22 +104,24 @@ function deviceSpecs(ctx: BackendContext, config: NetworkConfig, cfg: VxlanConfi
  * neighbour and FDB entries (after a reboot, or a device deleted while we were down). An existing
  * compatible device keeps its own MAC anyway (ensureDevice). Kept random, with a debug line saying why,
  * when there is no previous lease, it was another backend's or another VNI's, or its MAC is not a
- * unicast locally administered one. A failed read is not fatal (the store logs it).
+ * unicast locally administered one. A failed read is not fatal (the store logs it). Resolves with what
+ * the store read, for the acquisition to start from.
  */
-async function usePreviousMacs(ctx: BackendContext, cfg: VxlanConfig, specs: DeviceSpec[], signal: AbortSignal): Promise<void> {
+async function usePreviousMacs(ctx: BackendContext, cfg: VxlanConfig, specs: DeviceSpec[], signal: AbortSignal): Promise<StoreReading | null> {
   const log = ctx.logger;
   if (!ctx.store.previousLease) {
     log.debug(`lease store ${ctx.store.name} cannot tell the previous VTEP MAC; using a random one`);
-    return;
+    return null;
   }
-  let prev: LeaseAttrs | null;
+  let previous: PreviousLease;
   try {
-    prev = await ctx.store.previousLease({ publicIP: ctx.extIface.extAddr }, signal);
+    previous = await ctx.store.previousLease({ publicIP: ctx.extIface.extAddr }, signal);
   } catch (e) {
     if (signal.aborted) throw e;
     log.warn(`could not read the previous lease: ${(e as Error).message}; using a random VTEP MAC`);
-    return;
+    return null;
   }
+  const prev = previous.attrs;
   for (const spec of specs) {
     const mac = previousMac(prev, spec.family, cfg.vni);
     if (typeof mac === 'string') {
@@ -128,6 +131,7 @@ async function usePreviousMacs(ctx: BackendContext, cfg: VxlanConfig, specs: Dev
       log.debug(`not reusing a previous VTEP MAC for ${spec.name} (${mac.why}); a new one is random`);
     }
   }
+  return previous.reading;
 }
 
 /** The reusable MAC of `family` in `prev`, or why there is none. */

@@ -8,7 +8,7 @@ import { ConfigError, checkNetworkConfig, parseNetworkConfig, type NetworkConfig
 import { IPParseError, parseIP4, parseIP6, type IP4Net } from '../../common/ip.js';
 import { describeLease, type Lease, type LeaseAttrs, type LeaseEvent } from '../lease.js';
 import type { Logger } from '../../common/log.js';
-import { isRetryable, type LeaseStore } from '../store.js';
+import { isRetryable, type LeaseStore, type PreviousLease } from '../store.js';
 import type { KubeAnnotations } from './annotations.js';
 import type { KubeApi } from './client.js';
 import { KubeApiError, KubeStoreError, OwnNodeDeletedError } from './errors.js';
@@ -50,8 +50,6 @@ export class KubeSubnetManager implements LeaseStore {
   private readonly stopper = new AbortController();
   private cacheRun: Promise<void> | null = null;
   private readonly timing: AcquireTiming;
-  /** Our node as `nodePublicIPs` read it, for `previousLease` (used once). */
-  private fetchedNode: unknown = undefined;
 
   constructor(private readonly opts: KubeStoreOptions) {
     this.cache = new NodeCache({ api: opts.api, logger: opts.logger, watchTimeoutSeconds: opts.watchTimeoutSeconds });
@@ -91,7 +89,6 @@ export class KubeSubnetManager implements LeaseStore {
       this.opts.logger.error(`failed to get node "${name}" for its public IP annotations: ${(e as Error).message}`);
       return { publicIP: '', publicIPv6: '' };
     }
-    this.fetchedNode = raw;
     const ann = ((raw as { metadata?: { annotations?: Record<string, unknown> } }).metadata?.annotations ?? {}) as Record<string, unknown>;
     const pick = (key: string, parse: (s: string) => unknown): string => {
       const v = ann[key];
@@ -110,21 +107,20 @@ export class KubeSubnetManager implements LeaseStore {
 
   /**
    * What our node's annotations say from the previous run: backend-type, public-ip(v6), backend-data and
-   * backend-v6-data (each only when present and valid; `publicIP` is not needed). Reads the node that
-   * `nodePublicIPs` fetched at start-up, else GETs it once. Null when the node cannot be read or carries
-   * none of them (logged at debug/warn, never fatal); rejects with the abort reason on abort.
+   * backend-v6-data (each only when present and valid; `publicIP` is not needed), from one GET of the
+   * node. Null attrs when the node cannot be read or carries none of them (logged at debug/warn, never
+   * fatal); rejects with the abort reason on abort. Acquisition reads the node list, not this GET, so
+   * nothing is handed on (`reading` null).
    */
-  async previousLease(_attrs: { publicIP: number }, signal: AbortSignal): Promise<LeaseAttrs | null> {
+  async previousLease(_attrs: { publicIP: number }, signal: AbortSignal): Promise<PreviousLease> {
     const name = await this.ourNodeName(signal);
-    let raw = this.fetchedNode;
-    this.fetchedNode = undefined;
     try {
-      raw ??= await this.opts.api.getNode(name, signal);
-      return previousAttrs(parseNode(raw), this.opts.keys, this.opts.logger);
+      const raw = await this.opts.api.getNode(name, signal);
+      return { attrs: previousAttrs(parseNode(raw), this.opts.keys, this.opts.logger), reading: null };
     } catch (e) {
       if (signal.aborted) throw abortReason(signal);
       this.opts.logger.warn(`could not read the previous backend data of node "${name}": ${(e as Error).message}`);
-      return null;
+      return { attrs: null, reading: null };
     }
   }
 
@@ -156,12 +152,16 @@ export class KubeSubnetManager implements LeaseStore {
     await deleted;
   }
 
-  watchLeases(ownSubnet: () => IP4Net | null, signal: AbortSignal): AsyncIterable<LeaseEvent[]> {
-    const config = this.config;
-    const name = this.nodeName;
-    if (!config || !name) throw new KubeStoreError('watchLeases called before acquireLease');
+  /**
+   * Every other Node's lease. It reads the network config and finds our node name itself when no step
+   * before it did, so it may be called at any point (before or after acquireLease).
+   */
+  async *watchLeases(ownSubnet: () => IP4Net | null, signal: AbortSignal): AsyncIterable<LeaseEvent[]> {
+    const config = this.config ?? (await this.getNetworkConfig(signal));
+    const name = await this.ourNodeName(signal);
     this.startCache();
-    return watchNodeLeases(
+    await this.waitForSync(signal); // the first batch is the full set, as the interface promises
+    yield* watchNodeLeases(
       { cache: this.cache, keys: this.opts.keys, families: config, ownNode: name, logger: this.opts.logger, queueDepth: this.opts.eventQueueDepth ?? 5000 },
       ownSubnet,
       signal,

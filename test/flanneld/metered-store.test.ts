@@ -16,7 +16,7 @@ describe('meteredStore: previousLease', () => {
     inner.previous = prev;
     const m = new FlannelMetrics();
     const store = meteredStore(inner, m, new EventTracker(m));
-    expect(await store.previousLease!({ publicIP: parseIP4('198.18.0.1') }, never)).to.equal(prev);
+    expect((await store.previousLease!({ publicIP: parseIP4('198.18.0.1') }, never)).attrs).to.equal(prev);
     expect(inner.previousAsked).to.deep.equal([parseIP4('198.18.0.1')]);
   });
 

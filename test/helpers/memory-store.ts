@@ -4,7 +4,7 @@
 import type { NetworkConfig } from '../../subnet-lease/config.js';
 import { IP4Net, IP6Net, parseIP4 } from '../../common/ip.js';
 import { type Lease, type LeaseAttrs, type LeaseEvent, decodeLeaseAttrs, encodeLeaseAttrs } from '../../subnet-lease/lease.js';
-import type { LeaseStore } from '../../subnet-lease/store.js';
+import type { LeaseStore, PreviousLease } from '../../subnet-lease/store.js';
 
 type Sink = (events: LeaseEvent[]) => void;
 
@@ -22,10 +22,10 @@ export class MemoryLeaseStore implements LeaseStore {
 
   constructor(private readonly config: NetworkConfig) {}
 
-  async previousLease(attrs: { publicIP: number }, signal: AbortSignal): Promise<LeaseAttrs | null> {
+  async previousLease(attrs: { publicIP: number }, signal: AbortSignal): Promise<PreviousLease> {
     signal.throwIfAborted();
     this.previousAsked.push(attrs.publicIP);
-    return this.previous;
+    return { attrs: this.previous, reading: null };
   }
 
   async getNetworkConfig(): Promise<NetworkConfig> {

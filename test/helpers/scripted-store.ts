@@ -5,7 +5,7 @@
 import type { NetworkConfig } from '../../subnet-lease/config.js';
 import { IP4Net, IP6Net, parseIP4, parseIP6 } from '../../common/ip.js';
 import type { Lease, LeaseAttrs, LeaseEvent } from '../../subnet-lease/lease.js';
-import type { LeaseStore } from '../../subnet-lease/store.js';
+import type { LeaseStore, PreviousLease } from '../../subnet-lease/store.js';
 
 export function lease(subnet: string, publicIP: string, backendType?: string, v6?: { subnet: string; publicIP: string }): Lease {
   const attrs: LeaseAttrs = { publicIP: parseIP4(publicIP), publicIPv6: v6 ? parseIP6(v6.publicIP) : null };
@@ -40,9 +40,9 @@ export class ScriptedStore implements LeaseStore {
   }
 
   /** Route-only backends never ask; answers like a store that knows no previous lease. */
-  async previousLease(_attrs: { publicIP: number }, signal: AbortSignal): Promise<LeaseAttrs | null> {
+  async previousLease(_attrs: { publicIP: number }, signal: AbortSignal): Promise<PreviousLease> {
     signal.throwIfAborted();
-    return null;
+    return { attrs: null, reading: null };
   }
 
   async keepLease(_lease: Lease, signal: AbortSignal): Promise<void> {

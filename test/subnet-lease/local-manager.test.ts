@@ -84,14 +84,18 @@ function leaseStoreSuite(getHarness: () => Harness): void {
     const logger = new RecordingLogger();
     const m = new LocalManager({ registry: counting, logger, renewMarginMs: 3_600_000, retryDelayMs: 100 });
     const prev = await m.previousLease({ publicIP: parseIP4('198.18.0.1') }, ac.signal);
-    expect(prev).to.deep.equal({ publicIP: parseIP4('198.18.0.1'), publicIPv6: null, backendType: 'vxlan', backendData: data });
-    const lease = await m.acquireLease({ ...attrs('198.18.0.1'), backendType: 'vxlan', backendData: data }, ac.signal);
+    expect(prev.attrs).to.deep.equal({ publicIP: parseIP4('198.18.0.1'), publicIPv6: null, backendType: 'vxlan', backendData: data });
+    // The listing is handed over explicitly: the acquisition starts from it instead of listing again.
+    const lease = await m.acquireLease({ ...attrs('198.18.0.1'), backendType: 'vxlan', backendData: data }, ac.signal, prev.reading);
     expect(lease.attrs.backendData).to.deep.equal(data);
     expect(listings).to.equal(1);
+    // Not handed over, it lists: no hidden state carried between the calls.
+    await m.acquireLease({ ...attrs('198.18.0.1'), backendType: 'vxlan', backendData: data }, ac.signal);
+    expect(listings).to.equal(2);
     expect(await h.keys()).to.have.length(2);
     // No lease of ours (another IP, or none at all), or no public IP: null.
-    expect(await manager(h).previousLease({ publicIP: parseIP4('198.18.0.3') }, ac.signal)).to.equal(null);
-    expect(await manager(h).previousLease({ publicIP: 0 }, ac.signal)).to.equal(null);
+    expect((await manager(h).previousLease({ publicIP: parseIP4('198.18.0.3') }, ac.signal)).attrs).to.equal(null);
+    expect((await manager(h).previousLease({ publicIP: 0 }, ac.signal)).attrs).to.equal(null);
     // Aborted: rejects.
     const aborted = new AbortController();
     aborted.abort(new Error('stop'));

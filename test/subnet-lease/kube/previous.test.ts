@@ -29,7 +29,7 @@ describe('kube lease store: the previous lease from our node annotations (fake A
       })),
     );
     h.api.createNode(nodeObject('node2', ['10.244.2.0/24'], flannelAnnotations('198.18.0.2', '0a:00:00:00:00:09')));
-    const prev = await h.store().previousLease(ip, never);
+    const prev = (await h.store().previousLease(ip, never)).attrs;
     expect(prev).to.deep.equal({
       publicIP: parseIP4('198.18.0.1'),
       publicIPv6: parseIP6('fd00::1'),
@@ -40,30 +40,32 @@ describe('kube lease store: the previous lease from our node annotations (fake A
     expect(h.api.requests.filter((r) => r.method !== 'GET'), 'it writes nothing').to.have.length(0);
   });
 
-  it('reads the node nodePublicIPs fetched instead of a second GET', async () => {
+  it('reads the node itself, not a copy an earlier step kept: a change after nodePublicIPs is seen', async () => {
     h.api.createNode(nodeObject('node1', ['10.244.1.0/24'], flannelAnnotations('198.18.0.1', MAC)));
     const store = h.store();
     await store.nodePublicIPs(never);
     expect(nodeGets()).to.have.length(1);
-    expect((await store.previousLease(ip, never))?.backendData).to.deep.equal({ VNI: 1, VtepMAC: MAC });
-    expect(nodeGets()).to.have.length(1);
+    const later = '0a:00:00:00:00:77';
+    h.api.updateNode('node1', (n) => Object.assign((n.metadata as { annotations: Record<string, string> }).annotations, flannelAnnotations('198.18.0.1', later)));
+    expect((await store.previousLease(ip, never)).attrs?.backendData).to.deep.equal({ VNI: 1, VtepMAC: later });
+    expect(nodeGets()).to.have.length(2);
   });
 
   it('is null for a node without flannel annotations, and skips one that is not JSON', async () => {
     h.api.createNode(nodeObject('node1', ['10.244.1.0/24']));
-    expect(await h.store().previousLease(ip, never)).to.equal(null);
+    expect((await h.store().previousLease(ip, never)).attrs).to.equal(null);
     h.api.updateNode('node1', (n) => {
       const ann = (n.metadata as { annotations: Record<string, string> }).annotations;
       ann[`${PREFIX}backend-data`] = '{not json';
       ann[`${PREFIX}backend-type`] = 'vxlan';
     });
-    const prev = await h.store().previousLease(ip, never);
+    const prev = (await h.store().previousLease(ip, never)).attrs;
     expect(prev).to.deep.equal({ publicIP: 0, publicIPv6: null, backendType: 'vxlan' });
     expect(h.logger.messages('debug').join('\n')).to.include(`annotation ${PREFIX}backend-data is not JSON`);
   });
 
   it('is null, with a warning, when our node cannot be read', async () => {
-    expect(await h.store().previousLease(ip, never)).to.equal(null);
+    expect((await h.store().previousLease(ip, never)).attrs).to.equal(null);
     expect(h.logger.messages('warn').join('\n')).to.include('could not read the previous backend data of node "node1"');
   });
 

@@ -53,6 +53,15 @@ describe('kube lease store: other nodes as leases (fake API server)', function (
 
   const lists = () => h.api.requests.filter((r) => r.method === 'GET' && r.path === '/api/v1/nodes' && r.query.watch === undefined).length;
 
+  it('may be called before getNetworkConfig and acquireLease: it reads the config and our node name itself', async () => {
+    h = await startHarness();
+    h.api.createNode(nodeObject('node1', ['10.244.1.0/24']));
+    h.api.createNode(managed(2));
+    stop = new AbortController();
+    const r = new BatchReader(h.store().watchLeases(() => null, stop.signal));
+    expect((await r.next()).map(describeEvent)).to.deep.equal([`added 10.244.2.0/24 198.18.0.2 vxlan {"VNI":1,"VtepMAC":"${mac(2)}"}`]);
+  });
+
   it('reports only nodes annotated kube-subnet-manager "true", never our own, with their exact lease', async () => {
     const r = await watching();
     expect((await r.next()).map(describeEvent)).to.deep.equal([`added 10.244.2.0/24 198.18.0.2 vxlan {"VNI":1,"VtepMAC":"${mac(2)}"}`]);

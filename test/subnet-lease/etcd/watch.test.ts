@@ -3,12 +3,12 @@
 import { expect } from 'chai';
 import { EventEmitter } from 'node:events';
 import type { IWatchRequest, IWatchResponse } from 'etcd3';
-import { SubnetWatch } from '../../subnet-lease/etcd/watch.js';
-import type { WatchSource, WatchStream } from '../../subnet-lease/etcd/watch.js';
-import { LeaseStoreError, isRetryable } from '../../subnet-lease/store.js';
-import type { RegistryWatchItem } from '../../subnet-lease/store.js';
-import { RecordingLogger } from '../helpers/recording-logger.js';
-import { JSON_A } from './registry-fixtures.js';
+import { SubnetWatch } from '../../../subnet-lease/etcd/watch.js';
+import type { WatchSource, WatchStream } from '../../../subnet-lease/etcd/watch.js';
+import { LeaseStoreError, isRetryable } from '../../../subnet-lease/store.js';
+import type { RegistryWatchItem } from '../../../subnet-lease/store.js';
+import { RecordingLogger } from '../../helpers/recording-logger.js';
+import { JSON_A } from '../registry-fixtures.js';
 
 class FakeStream extends EventEmitter {
   readonly requests: IWatchRequest[] = [];

@@ -1,15 +1,15 @@
 // What only a real etcd can show: the reference's key layout under the default prefix, the lease TTL
 // etcd really holds, leases not leaked, the number of RPCs, connection failures and watch streams.
 import { expect } from 'chai';
-import { EtcdRegistry } from '../../subnet-lease/etcd/registry.js';
-import { StoreUnavailableError, SubnetExistsError, isRetryable } from '../../subnet-lease/store.js';
-import { useEtcd } from '../helpers/etcd.js';
-import type { EtcdInstance } from '../helpers/etcd.js';
-import { RecordingLogger } from '../helpers/recording-logger.js';
-import { TcpProxy } from '../helpers/tcp-proxy.js';
-import { DAY, JSON_A, attrsA, attrsB, net, rejection } from './registry-fixtures.js';
-import { etcdHarness, leaseOf } from './registry-harness.js';
-import { WatchProbe } from './watch-probe.js';
+import { EtcdRegistry } from '../../../subnet-lease/etcd/registry.js';
+import { StoreUnavailableError, SubnetExistsError, isRetryable } from '../../../subnet-lease/store.js';
+import { useEtcd } from '../../helpers/etcd.js';
+import type { EtcdInstance } from '../../helpers/etcd.js';
+import { RecordingLogger } from '../../helpers/recording-logger.js';
+import { TcpProxy } from '../../helpers/tcp-proxy.js';
+import { DAY, JSON_A, attrsA, attrsB, net, rejection } from '../registry-fixtures.js';
+import { etcdHarness, leaseOf } from '../registry-harness.js';
+import { WatchProbe } from '../watch-probe.js';
 
 async function timeToLive(etcd: EtcdInstance, key: string): Promise<{ id: string; granted: number; remaining: number }> {
   const id = leaseOf(await etcd.etcdctl(['get', key, '-w', 'json']));

@@ -2,7 +2,7 @@
 // range (small, around 2^32 and 2^53, lease-ID-sized, negative, unsigned above 2^63).
 import { expect } from 'chai';
 import Long from 'long';
-import { fastLongString, protobufLong } from '../../subnet-lease/etcd/long-strings.js';
+import { fastLongString, protobufLong } from '../../../subnet-lease/etcd/long-strings.js';
 
 describe('etcd int64 decimal fast path', () => {
   it('finds the Long class protobufjs decodes int64 into', () => {

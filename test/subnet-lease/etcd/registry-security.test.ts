@@ -4,15 +4,15 @@ import { expect } from 'chai';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { EtcdRegistry } from '../../subnet-lease/etcd/registry.js';
-import { LeaseStoreError, isRetryable } from '../../subnet-lease/store.js';
-import { useEtcd } from '../helpers/etcd.js';
-import { RecordingLogger } from '../helpers/recording-logger.js';
-import { TcpProxy } from '../helpers/tcp-proxy.js';
-import { makeTestCerts } from '../helpers/tls.js';
-import type { TestCerts } from '../helpers/tls.js';
-import { DAY, JSON_A, JSON_B, attrsA, net, rejection } from './registry-fixtures.js';
-import { WatchProbe } from './watch-probe.js';
+import { EtcdRegistry } from '../../../subnet-lease/etcd/registry.js';
+import { LeaseStoreError, isRetryable } from '../../../subnet-lease/store.js';
+import { useEtcd } from '../../helpers/etcd.js';
+import { RecordingLogger } from '../../helpers/recording-logger.js';
+import { TcpProxy } from '../../helpers/tcp-proxy.js';
+import { makeTestCerts } from '../../helpers/tls.js';
+import type { TestCerts } from '../../helpers/tls.js';
+import { DAY, JSON_A, JSON_B, attrsA, net, rejection } from '../registry-fixtures.js';
+import { WatchProbe } from '../watch-probe.js';
 
 const signal = new AbortController().signal;
 

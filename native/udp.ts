@@ -37,6 +37,8 @@ export interface UdpCounters {
     noRoute: number;
     /** udp -> tun: the datagram's source is not a peer's public IP. */
     unknownSource: number;
+    /** udp -> tun: the inner packet's source is outside every subnet the sending peer leases. */
+    sourceOutsideSubnet: number;
     /** The TTL would have reached 0. */
     ttl: number;
     /** Not a whole IPv4 packet. */
@@ -190,7 +192,7 @@ export function countersFrom(v: readonly number[]): UdpCounters {
     txBytes: at(1),
     rxPackets: at(2),
     rxBytes: at(3),
-    drops: { noRoute: at(4), unknownSource: at(5), ttl: at(6), malformed: at(7), sendError: at(8), tunWriteError: at(9) },
+    drops: { noRoute: at(4), unknownSource: at(5), sourceOutsideSubnet: at(15), ttl: at(6), malformed: at(7), sendError: at(8), tunWriteError: at(9) },
     icmpUnreachableSent: at(10),
     syscalls: { tunReads: at(11), tunWrites: at(12), udpSends: at(13), udpRecvs: at(14) },
   };

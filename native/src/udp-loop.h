@@ -34,6 +34,7 @@ enum Counter : int {
   kTunWrites,
   kUdpSends,
   kUdpRecvs,
+  kDropSourceOutsideSubnet,  // udp->tun: the inner source is not in a subnet of the peer that sent it
   kCounterCount,
 };
 

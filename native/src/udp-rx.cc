@@ -1,6 +1,7 @@
 // udp -> tun: receive datagrams in batches (recvmmsg; with UDP GRO one buffer holds a run of
-// same-sized datagrams from one peer), drop those whose source is not a peer's public IP, and write
-// each inner IP packet into the TUN, joining consecutive TCP segments of a flow into one TSO write
+// same-sized datagrams from one peer), drop those whose source is not a peer's public IP and the
+// inner packets whose source lies outside the subnets that peer leases (so neither a peer nor anyone
+// forging a peer's address can inject packets from other sources), and write each inner IP packet into the TUN, joining consecutive TCP segments of a flow into one TSO write
 // when the TUN takes offloads.
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -35,7 +36,7 @@ class Rx : public Sink {
  private:
   int Receive();
   void Datagrams(uint8_t* buf, size_t len, size_t seg, uint32_t src);
-  void Packet(uint8_t* pkt, size_t len);
+  void Packet(uint8_t* pkt, size_t len, uint32_t peer);
 
   Shared* s_;
   int udp_, tun_;
@@ -93,11 +94,15 @@ void Rx::Datagrams(uint8_t* buf, size_t len, size_t seg, uint32_t src) {
     c_[kDropUnknownSource] += (len + seg - 1) / seg;
     return;
   }
-  for (size_t off = 0; off < len; off += seg) Packet(buf + off, len - off < seg ? len - off : seg);
+  for (size_t off = 0; off < len; off += seg) Packet(buf + off, len - off < seg ? len - off : seg, src);
 }
 
-void Rx::Packet(uint8_t* pkt, size_t len) {
+void Rx::Packet(uint8_t* pkt, size_t len, uint32_t peer) {
   if (CheckIPv4(pkt, len) != PacketCheck::kOk) return void(++c_[kDropMalformed]);
+  // The inner source must lie in a subnet routed to the sending peer (its flannel0 address, the
+  // subnet's .0, included): one lookup in the table the tx side already uses.
+  const NextHop* owner = s_->routes.Lookup(SrcAddr(pkt));
+  if (owner == nullptr || owner->ip != peer) return void(++c_[kDropSourceOutsideSubnet]);
   len = TotalLen(pkt);
   if (DecrementTTL(pkt) == 0) return void(++c_[kDropTtl]);
   if (s_->vnet) return coalescer_.Add(pkt, len);

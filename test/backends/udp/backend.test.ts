@@ -71,7 +71,7 @@ describe('udp backend on fakes', () => {
 
   it('exposes the loop counters on /metrics, and keeps the last values after the loop stopped', async () => {
     const { network, ac, running } = await start();
-    loop!.raw = [7, 700, 5, 500, 3, 2, 0, 0, 0, 0, 3, 4, 5, 6, 7];
+    loop!.raw = [7, 700, 5, 500, 3, 2, 0, 0, 0, 0, 3, 4, 5, 6, 7, 9];
     const metrics = new FlannelMetrics();
     metrics.backend.collectFrom(() => network.samples());
     const text = metrics.registry.render();
@@ -80,6 +80,7 @@ describe('udp backend on fakes', () => {
       'flannel_udp_bytes_total{direction="rx"} 500',
       'flannel_udp_drops_total{reason="noRoute"} 3',
       'flannel_udp_drops_total{reason="unknownSource"} 2',
+      'flannel_udp_drops_total{reason="sourceOutsideSubnet"} 9',
       'flannel_udp_icmp_unreachable_sent_total 3',
       'flannel_udp_syscalls_total{call="udpRecvs"} 7',
     ]) {

@@ -31,10 +31,10 @@ interface Host {
   log: RecordingLogger;
 }
 
-/** Prints every UDP payload that arrives on port 9999, for 20 s. */
-const LISTENER = `import socket
+/** Prints every UDP payload that arrives on `port`, for 20 s. */
+const listenerScript = (port: number): string => `import socket
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(('0.0.0.0', 9999))
+s.bind(('0.0.0.0', ${port}))
 s.settimeout(20)
 while True:
     print(s.recv(2048).decode(), flush=True)`;
@@ -165,7 +165,7 @@ describe('udp backend in namespaces: TUN, packet loop, reference proxy interop @
 
   it('drops and counts a datagram whose source is no peer; delivers the same one from a peer', async () => {
     const f = hosts.get(1)!.network;
-    const listener = bed.spawn(pod(1), ['python3', '-c', LISTENER]);
+    const listener = bed.spawn(pod(1), ['python3', '-c', listenerScript(9999)]);
     let got = '';
     listener.stdout?.on('data', (b: Buffer) => (got += b.toString()));
     await until('the listener in pod 1', async () => (await bed.exec(pod(1), ['ss', '-lun'])).includes(':9999'));
@@ -177,6 +177,27 @@ describe('udp backend in namespaces: TUN, packet loop, reference proxy interop @
     await until('the peer datagram to reach the pod', () => got.includes('genuine'));
     expect(got).to.not.include('spoofed');
     expect(f.counters().drops.unknownSource).to.equal(c0.drops.unknownSource + 1);
+  });
+
+  it("drops and counts a peer's packet whose inner source is outside that peer's subnet (another host's, or outside the Network)", async () => {
+    const f = hosts.get(1)!.network;
+    const listener = bed.spawn(pod(1), ['python3', '-c', listenerScript(9998)]);
+    let got = '';
+    listener.stdout?.on('data', (b: Buffer) => (got += b.toString()));
+    await until('the listener in pod 1', async () => (await bed.exec(pod(1), ['ss', '-lun'])).includes(':9998'));
+    const datagram = (src: string, tag: string) => ipv4({ src, dst: podIP(1), proto: 17, payload: udpHeader(9998, tag) });
+    const c0 = f.counters();
+    // Host 2 is a genuine peer (its public IP), but these inner sources are not in its 10.244.2.0/24.
+    await sendDatagram(bed.host(2), '198.18.0.2', datagram('10.244.3.9', 'as-host-3'));
+    await sendDatagram(bed.host(2), '198.18.0.2', datagram('192.0.2.7', 'outside'));
+    await until('both drops to be counted', () => f.counters().drops.sourceOutsideSubnet === c0.drops.sourceOutsideSubnet + 2);
+    // An ordering barrier: a packet from inside its subnet, sent after them, arrives.
+    await sendDatagram(bed.host(2), '198.18.0.2', datagram('10.244.2.9', 'inside'));
+    await until('the genuine datagram to reach the pod', () => got.includes('inside'));
+    expect(got).to.not.include('as-host-3');
+    expect(got).to.not.include('outside');
+    expect(f.counters().drops.unknownSource).to.equal(c0.drops.unknownSource);
+    listener.kill();
   });
 
   it('answers a packet for a subnet without a lease with ICMP net unreachable from flannel0', async () => {

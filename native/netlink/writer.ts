@@ -86,7 +86,9 @@ export class MsgWriter {
     return this;
   }
 
+  /** Ends the message; its length counts the padding of its last attribute, as the kernel's and iproute2's do. */
   end(): this {
+    this.align();
     this.buf.writeUInt32LE(this.off - this.msgStart, this.msgStart);
     this.msgStart = -1;
     this.count++;

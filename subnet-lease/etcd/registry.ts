@@ -17,6 +17,7 @@ import { abortReason, raceAbort } from '../../common/abort.js';
 import { SubnetWatch } from './watch.js';
 import { installLongFastPath } from './long-strings.js';
 import type { WatchSource, WatchStream } from './watch.js';
+import { requireLeader } from './require-leader.js';
 
 export interface EtcdRegistryOptions extends EtcdConnectionOptions {
   /** Key prefix; default '/coreos.com/network'. */
@@ -183,7 +184,7 @@ export class EtcdRegistry implements Registry {
       logger: this.logger,
       onReconnected: this.onWatchReconnected,
       list: (signal) => this.listSubnets(signal),
-      open: (): Promise<WatchStream> => this.client.watchClient.watch(),
+      open: (): Promise<WatchStream> => this.client.watchClient.watch({ interceptors: [requireLeader] }),
       refreshAuth: async (signal) => {
         await this.call('refreshing the auth token', signal, () =>
           this.client.kv.range({ key: Buffer.from(this.configKey), count_only: true }),

@@ -17,7 +17,7 @@ import { decodeRemovedLease, decodeStoredLease } from './decode.js';
 import { errorLabel, isTransient, storeError, typedEtcdError } from './errors.js';
 import { pause, raceAbort } from '../../common/abort.js';
 import { Backoff } from '../../common/backoff.js';
-import { StreamReader } from './stream-reader.js';
+import { StreamReader, type StreamMessage } from './stream-reader.js';
 
 export type WatchStream = IDuplexStream<IWatchRequest, IWatchResponse>;
 
@@ -35,7 +35,18 @@ export interface WatchSource {
   readonly logger: Logger;
   /** Called each time the watch is re-established after an interruption (flanneld's metrics); optional. */
   readonly onReconnected?: () => void;
+  /** How long a stream may stay silent before it is asked for progress, and how long the answer may take. */
+  readonly liveness?: { silenceMs: number; answerMs: number };
 }
+
+/**
+ * A quiet watch is not trusted blindly: after 5 s without a message it is asked for progress
+ * (WatchProgressRequest), and a stream that does not answer within 3 s — a frozen member, a connection
+ * that died without a reset — is treated as broken and opened again (etcd3 picks a member at random).
+ */
+export const DEFAULT_LIVENESS = { silenceMs: 5000, answerMs: 3000 };
+// A new stream must be confirmed (created) within answerMs too, so a frozen member is left at once.
+const TIMED_OUT = Symbol('timed out');
 
 const INITIAL_BACKOFF_MS = 100;
 const MAX_BACKOFF_MS = 5000;
@@ -116,8 +127,14 @@ export class SubnetWatch {
       reader.write({
         create_request: { key: this.src.key, range_end: this.src.rangeEnd, start_revision: from.toString(), progress_notify: true },
       });
-      for (;;) {
-        const msg = await reader.next(this.signal);
+      const { silenceMs, answerMs } = this.src.liveness ?? DEFAULT_LIVENESS;
+      // The member confirms the watch at once; one that does not within answerMs is not waited for.
+      const confirmed = await this.nextWithin(reader, answerMs);
+      if (confirmed === TIMED_OUT) return { error: new StoreUnavailableError(`the member did not confirm the watch within ${answerMs} ms`) };
+      for (let msg: StreamMessage | null | typeof TIMED_OUT = confirmed; ; msg = await this.nextLive(reader)) {
+        if (msg === TIMED_OUT) {
+          return { error: new StoreUnavailableError(`the watch stream stayed silent for ${silenceMs} ms and did not answer a progress request within ${answerMs} ms`) };
+        }
         if (msg === null) return {};
         if (msg.kind === 'failed') return { error: msg.error };
         const outcome = this.handle(msg.response);
@@ -127,6 +144,33 @@ export class SubnetWatch {
     } finally {
       this.signal.removeEventListener('abort', closeOnAbort);
       reader.close();
+    }
+  }
+
+  /** The next message; after a silence, a progress request first; TIMED_OUT when that is not answered. */
+  private async nextLive(reader: StreamReader): Promise<StreamMessage | null | typeof TIMED_OUT> {
+    const { silenceMs, answerMs } = this.src.liveness ?? DEFAULT_LIVENESS;
+    const first = await this.nextWithin(reader, silenceMs);
+    if (first !== TIMED_OUT) return first;
+    reader.write({ progress_request: {} });
+    return this.nextWithin(reader, answerMs);
+  }
+
+  private async nextWithin(reader: StreamReader, ms: number): Promise<StreamMessage | null | typeof TIMED_OUT> {
+    const ctl = new AbortController();
+    let timedOut = false;
+    const stop = (): void => ctl.abort();
+    const timer = setTimeout(() => {
+      timedOut = true;
+      ctl.abort();
+    }, ms);
+    this.signal.addEventListener('abort', stop, { once: true });
+    try {
+      const msg = await reader.next(ctl.signal);
+      return msg === null && timedOut && !this.signal.aborted ? TIMED_OUT : msg;
+    } finally {
+      clearTimeout(timer);
+      this.signal.removeEventListener('abort', stop);
     }
   }
 

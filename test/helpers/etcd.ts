@@ -28,6 +28,12 @@ export interface EtcdOptions {
   peerPort?: number;
   tls?: EtcdTLSOptions;
   extraArgs?: string[];
+  /**
+   * A member of a cluster: its name, the address its peer URL listens on (default 127.0.0.1), and the
+   * whole --initial-cluster ("a=http://198.18.0.2:2380,b=…"). Members of one cluster must be started
+   * together (Promise.all): none is healthy before a quorum is up.
+   */
+  member?: { name: string; peerHost: string; initialCluster: string };
 }
 
 export interface EtcdInstance {
@@ -116,11 +122,12 @@ function etcdArgs(o: EtcdOptions, dir: string, host: string, clientPort: number,
   const scheme = o.tls ? 'https' : 'http';
   const listen = [`${scheme}://${host}:${clientPort}`];
   if (host !== '127.0.0.1') listen.push(`${scheme}://127.0.0.1:${clientPort}`);
-  const peer = `http://127.0.0.1:${peerPort}`;
+  const peer = `http://${o.member?.peerHost ?? '127.0.0.1'}:${peerPort}`;
+  const name = o.member?.name ?? 'default';
   const args = [
-    '--name', 'default', '--data-dir', path.join(dir, 'data'),
+    '--name', name, '--data-dir', path.join(dir, 'data'),
     '--listen-client-urls', listen.join(','), '--advertise-client-urls', listen[0]!,
-    '--listen-peer-urls', peer, '--initial-advertise-peer-urls', peer, '--initial-cluster', `default=${peer}`,
+    '--listen-peer-urls', peer, '--initial-advertise-peer-urls', peer, '--initial-cluster', o.member?.initialCluster ?? `default=${peer}`,
     '--log-outputs', path.join(dir, 'etcd.log'), '--logger', 'zap',
   ];
   if (o.tls) {

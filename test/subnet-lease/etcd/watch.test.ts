@@ -41,6 +41,7 @@ class FakeSource implements WatchSource {
   readonly endpoints = ['http://fake:2379'];
   readonly logger = new RecordingLogger();
   readonly streams: FakeStream[] = [];
+  liveness?: { silenceMs: number; answerMs: number };
   lists = 0;
   listRevision = 5n;
   private onOpen: ((s: FakeStream) => void) | null = null;
@@ -160,5 +161,52 @@ describe('etcd subnet watch state machine', () => {
     ac.abort();
     expect((await next).done).to.equal(true);
     expect(Date.now() - t0).to.be.below(800);
+  });
+
+  describe('a quiet stream', () => {
+    const created = (s: FakeStream) => s.respond({ created: true, header: { cluster_id: '', member_id: '', raft_term: '', revision: '5' } });
+
+    it('is asked for progress after the silence, and opened again when it does not answer; events after that are not lost', async () => {
+      ac.abort();
+      await watch.return();
+      src = new FakeSource();
+      src.liveness = { silenceMs: 40, answerMs: 30 };
+      ac = new AbortController();
+      watch = new SubnetWatch(src, ac.signal).run();
+      src.script((s, n) => {
+        created(s);
+        if (n === 2) setTimeout(() => s.respond({ events: [put('10.5.60.0-24', 9)] }), 5);
+      });
+      expect((await take(watch)).kind).to.equal('snapshot');
+      const next = await take(watch);
+      expect(next.kind).to.equal('events');
+      expect(src.streams).to.have.length(2);
+      expect(src.streams[0]!.requests.map((r) => Object.keys(r)[0])).to.deep.equal(['create_request', 'progress_request']);
+      expect(src.streams[0]!.cancelled).to.equal(true);
+      expect(src.startRevisions()).to.deep.equal(['6', '6']);
+      expect(src.logger.messages('warn').join('\n')).to.match(/subnet watch interrupted .*stayed silent for 40 ms and did not answer a progress request within 30 ms/);
+    });
+
+    it('is kept when it answers the progress request', async () => {
+      ac.abort();
+      await watch.return();
+      src = new FakeSource();
+      src.liveness = { silenceMs: 30, answerMs: 200 };
+      ac = new AbortController();
+      watch = new SubnetWatch(src, ac.signal).run();
+      src.script((s) => {
+        created(s);
+        const write = s.write.bind(s);
+        s.write = (req) => {
+          write(req);
+          if (req.progress_request) setImmediate(() => s.respond({ header: { cluster_id: '', member_id: '', raft_term: '', revision: '5' } }));
+        };
+        setTimeout(() => s.respond({ events: [put('10.5.61.0-24', 9)] }), 150);
+      });
+      expect((await take(watch)).kind).to.equal('snapshot');
+      expect((await take(watch)).kind).to.equal('events');
+      expect(src.streams).to.have.length(1);
+      expect(src.streams[0]!.requests.filter((r) => r.progress_request).length).to.be.at.least(2);
+    });
   });
 });

@@ -41,11 +41,24 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
   const previous = await readPrevious(opts);
   const metrics = new FlannelMetrics();
   const tracker = new EventTracker(metrics);
+  const storeStatus = new StoreStatus();
   const parts = await createStore(opts.flags, opts.log, previous, {
     onRenewed: () => metrics.leaseRenewals.inc(),
-    onWatchReconnected: () => metrics.storeReconnects.inc(),
+    onWatchReconnected: () => {
+      metrics.storeReconnects.inc();
+      storeStatus.recovered();
+    },
+    onWatchInterrupted: (why) => storeStatus.interrupted(why),
+    onWatchEndpoint: (endpoint, prev) => {
+      metrics.storeEndpoint.set(1, { endpoint });
+      if (prev) {
+        metrics.storeEndpoint.set(0, { endpoint: prev });
+        metrics.storeEndpointMoves.inc();
+      }
+      storeStatus.recovered();
+    },
   });
-  const daemon = new Daemon(opts, parts, metrics, tracker, previous);
+  const daemon = new Daemon(opts, parts, metrics, tracker, previous, storeStatus);
   try {
     await daemon.run();
   } catch (e) {
@@ -83,6 +96,26 @@ class Readiness {
   }
 }
 
+/**
+ * Whether the lease watch is interrupted, and since when: /readyz adds a line saying so (it stays 200, and
+ * /healthz too: a store outage is not a node failure while the kernel state is kept).
+ */
+class StoreStatus {
+  private since: Date | null = null;
+  private why = '';
+  interrupted(why: string): void {
+    this.since ??= new Date();
+    this.why = why;
+  }
+  recovered(): void {
+    this.since = null;
+  }
+  describe(): string | null {
+    if (!this.since) return null;
+    return `degraded: the lease watch has been reconnecting since ${this.since.toISOString()} (${this.why}); every kernel entry is kept`;
+  }
+}
+
 class Daemon {
   private readonly logger: Logger;
   private readonly store: LeaseStore;
@@ -101,13 +134,14 @@ class Daemon {
     private readonly metrics: FlannelMetrics,
     private readonly tracker: EventTracker,
     private readonly previous: PreviousSubnets | null,
+    storeStatus: StoreStatus,
   ) {
     this.logger = o.log('flanneld');
     this.accepting = acceptingStore(parts.store, () => this.acceptRules(), metrics, o.log('accept'));
     this.store = meteredStore(this.accepting, metrics, tracker);
     this.readiness = new Readiness(metrics);
     const { healthzIP: host, healthzPort: port } = o.flags;
-    this.health = port > 0 ? new HealthServer({ host, port, isReady: () => this.readiness.ready, metrics: metrics.registry, logger: o.log('healthz') }) : null;
+    this.health = port > 0 ? new HealthServer({ host, port, isReady: () => this.readiness.ready, degraded: () => storeStatus.describe(), metrics: metrics.registry, logger: o.log('healthz') }) : null;
   }
 
   /** etcd mode takes back the previous run's subnet: say when it cannot, and why (as the reference does). */

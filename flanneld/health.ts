@@ -11,6 +11,8 @@ export interface HealthOptions {
   port: number;
   /** /readyz answers 200 once this returns true: rules in place and subnet.env written. */
   isReady: () => boolean;
+  /** A line /readyz adds (still 200) when a part is degraded, e.g. the lease watch reconnecting; null when none. */
+  degraded?: () => string | null;
   metrics?: MetricsRegistry;
   logger: Logger;
 }
@@ -60,7 +62,9 @@ export class HealthServer {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/healthz') return send(res, 200, TEXT, 'flanneld is running');
     if (path === '/readyz') {
-      return this.o.isReady() ? send(res, 200, TEXT, 'flanneld is ready') : send(res, 503, TEXT, 'flanneld is not ready yet');
+      if (!this.o.isReady()) return send(res, 503, TEXT, 'flanneld is not ready yet');
+      const degraded = this.o.degraded?.();
+      return send(res, 200, TEXT, degraded ? `flanneld is ready\n${degraded}` : 'flanneld is ready');
     }
     if (path === '/metrics' && this.o.metrics) return send(res, 200, METRICS_CONTENT_TYPE, this.o.metrics.render());
     res.setHeader('X-Content-Type-Options', 'nosniff');

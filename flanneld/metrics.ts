@@ -162,6 +162,8 @@ export class FlannelMetrics {
   readonly leaseRenewals = this.r.register(new Counter('flannel_lease_renewals_total', 'successful renewals of our lease'));
   readonly storeErrors = this.r.register(new Counter('flannel_store_errors_total', 'failed lease-store requests, by operation'));
   readonly storeReconnects = this.r.register(new Counter('flannel_store_watch_reconnects_total', 'times the lease watch was re-established after an interruption'));
+  readonly storeEndpoint = this.r.register(new Gauge('flannel_store_endpoint', 'etcd mode: 1 for the member (one of --etcd-endpoints) serving the lease watch, 0 for one it moved away from'));
+  readonly storeEndpointMoves = this.r.register(new Counter('flannel_store_endpoint_moves_total', 'etcd mode: times the lease watch moved to another member'));
   readonly ruleChecks = this.r.register(
     new Counter('flannel_rule_checks_total', 'periodic checks of the iptables/nftables rules, by mode, family and result (ok, repaired, error)'),
   );

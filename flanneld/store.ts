@@ -18,6 +18,8 @@ export interface StoreParts {
 export interface StoreHooks {
   onRenewed?: () => void;
   onWatchReconnected?: () => void;
+  onWatchEndpoint?: (endpoint: string, previous: string | null) => void;
+  onWatchInterrupted?: (why: string) => void;
 }
 
 /** `previous` is the previous run's subnet.env (null when there is none): etcd mode takes its subnet back. */
@@ -44,6 +46,8 @@ export async function createStore(
     password: flags.etcdPassword || undefined,
     logger: log('etcd'),
     onWatchReconnected: hooks.onWatchReconnected,
+    onWatchEndpoint: hooks.onWatchEndpoint,
+    onWatchInterrupted: hooks.onWatchInterrupted,
   });
   const store = new LocalManager({
     registry,

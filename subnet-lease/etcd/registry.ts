@@ -25,6 +25,10 @@ export interface EtcdRegistryOptions extends EtcdConnectionOptions {
   logger: Logger;
   /** Called each time the subnet watch reconnects after an interruption (flanneld's metrics); optional. */
   onWatchReconnected?: () => void;
+  /** The watch stream was confirmed on member `endpoint` (one of `endpoints`); `previous` when it moved. */
+  onWatchEndpoint?: (endpoint: string, previous: string | null) => void;
+  /** The watch was interrupted (why, in words); it reconnects by itself. */
+  onWatchInterrupted?: (why: string) => void;
 }
 
 export const DEFAULT_ETCD_PREFIX = '/coreos.com/network';
@@ -56,6 +60,7 @@ export class EtcdRegistry implements Registry {
   private readonly endpoints: readonly string[];
   private readonly logger: Logger;
   private readonly onWatchReconnected: (() => void) | undefined;
+  private readonly hooks: Pick<EtcdRegistryOptions, 'onWatchEndpoint' | 'onWatchInterrupted'>;
   /** Aborted by close(), so running watches end with the client. */
   private readonly closing = new AbortController();
 
@@ -68,6 +73,7 @@ export class EtcdRegistry implements Registry {
     this.endpoints = [...opts.endpoints];
     this.logger = opts.logger;
     this.onWatchReconnected = opts.onWatchReconnected;
+    this.hooks = { onWatchEndpoint: opts.onWatchEndpoint, onWatchInterrupted: opts.onWatchInterrupted };
     this.client = new Etcd3(buildClientOptions(opts, opts.logger));
   }
 
@@ -175,6 +181,22 @@ export class EtcdRegistry implements Registry {
     return decodeStoredLease(kv.key.toString(), kv.value.toString(), kv.lease === '0', this.logger, kv.create_revision);
   }
 
+  /** The member (host:port) that answered the last watch stream opened, as grpc-js reports it. */
+  private streamPeer = '';
+  /** The endpoint the current watch stream is on, '' before the first. */
+  private watchEndpoint = '';
+
+  /** A watch stream was confirmed: say which member serves it, and whether it moved. */
+  private watchConfirmed(): void {
+    const endpoint = this.endpoints.find((e) => e.replace(/^[a-z]+:\/\//, '').replace(/\/.*$/, '') === this.streamPeer) ?? this.streamPeer;
+    if (!endpoint || endpoint === this.watchEndpoint) return;
+    const previous = this.watchEndpoint;
+    this.watchEndpoint = endpoint;
+    if (previous) this.logger.info(`subnet watch moved to member ${endpoint} (was ${previous})`);
+    else this.logger.info(`subnet watch on member ${endpoint}`);
+    this.hooks.onWatchEndpoint?.(endpoint, previous || null);
+  }
+
   private watchSource(): WatchSource {
     const key = Buffer.from(this.subnetsPrefix);
     return {
@@ -183,8 +205,10 @@ export class EtcdRegistry implements Registry {
       endpoints: this.endpoints,
       logger: this.logger,
       onReconnected: this.onWatchReconnected,
+      onConfirmed: () => this.watchConfirmed(),
+      onInterrupted: (why) => this.hooks.onWatchInterrupted?.(why),
       list: (signal) => this.listSubnets(signal),
-      open: (): Promise<WatchStream> => this.client.watchClient.watch({ interceptors: [requireLeader] }),
+      open: (): Promise<WatchStream> => this.client.watchClient.watch({ interceptors: [requireLeader((peer) => (this.streamPeer = peer))] }),
       refreshAuth: async (signal) => {
         await this.call('refreshing the auth token', signal, () =>
           this.client.kv.range({ key: Buffer.from(this.configKey), count_only: true }),

@@ -35,6 +35,10 @@ export interface WatchSource {
   readonly logger: Logger;
   /** Called each time the watch is re-established after an interruption (flanneld's metrics); optional. */
   readonly onReconnected?: () => void;
+  /** A stream was confirmed by the member (created). */
+  readonly onConfirmed?: () => void;
+  /** The watch was interrupted, with why; it is reconnecting. */
+  readonly onInterrupted?: (why: string) => void;
   /** How long a stream may stay silent before it is asked for progress, and how long the answer may take. */
   readonly liveness?: { silenceMs: number; answerMs: number };
 }
@@ -97,6 +101,7 @@ export class SubnetWatch {
     this.failures++;
     const delay = this.backoff.next();
     const err = typedEtcdError(e);
+    this.src.onInterrupted?.(`${errorLabel(err)}: ${err.message}`);
     this.src.logger.warn(`subnet watch interrupted (${errorLabel(err)}: ${err.message}); retrying in ${delay} ms`, {
       endpoints: this.src.endpoints.join(','),
       attempt: this.failures,
@@ -196,6 +201,7 @@ export class SubnetWatch {
   }
 
   private connected(): void {
+    this.src.onConfirmed?.();
     if (this.failures > 0) {
       this.src.onReconnected?.();
       this.src.logger.info(`subnet watch reconnected, resuming after revision ${this.revision}`, {

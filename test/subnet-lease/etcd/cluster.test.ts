@@ -60,6 +60,8 @@ describe('etcd cluster of 3: partition, frozen leader, quorum loss (issue 17) @n
     throw new Error('no leader');
   }
   const healthz = (): Promise<string> => bed.exec(bed.host(1), ['curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '2', `http://${addr(1)}:8471/healthz`]);
+  const get = (path: string): Promise<string> => bed.exec(bed.host(1), ['curl', '-s', '--max-time', '2', `http://${addr(1)}:8471${path}`]);
+  const sample = (metrics: string, line: RegExp): number => Number(line.exec(metrics)?.[1] ?? NaN);
   const signal = (i: number, sig: NodeJS.Signals): boolean => process.kill(etcd.get(i)!.pid, sig);
 
   before(async () => {
@@ -117,6 +119,14 @@ describe('etcd cluster of 3: partition, frozen leader, quorum loss (issue 17) @n
       const ms = Date.now() - t0;
       await until('the watch on another member', async () => ((await watchMember()) ?? cut) !== cut, 15_000);
       console.log(`      partition: the lease written through a healthy member was in the kernel ${ms} ms after the cut`);
+      // /metrics names the member in use and counts the move; the log says why it moved.
+      const now = await watchMember();
+      const metrics = await get('/metrics');
+      expect(sample(metrics, new RegExp(`^flannel_store_endpoint\\{endpoint="http://${addr(now!).replace(/\./g, '\\.')}:2379"\\} (\\d+)`, 'm'))).to.equal(1);
+      expect(sample(metrics, new RegExp(`^flannel_store_endpoint\\{endpoint="http://${addr(cut!).replace(/\./g, '\\.')}:2379"\\} (\\d+)`, 'm'))).to.equal(0);
+      expect(sample(metrics, /^flannel_store_endpoint_moves_total (\d+)/m)).to.be.at.least(1);
+      expect(daemon.output()).to.match(new RegExp(`subnet watch moved to member http://${addr(now!).replace(/\./g, '\\.')}:2379 \\(was http://${addr(cut!).replace(/\./g, '\\.')}:2379\\)`));
+      expect(daemon.output()).to.match(/subnet watch interrupted \(.*no leader/i);
       expect(await routes()).to.include.members(before);
     } finally {
       await nft('delete table inet fl_partition');
@@ -174,6 +184,7 @@ describe('etcd cluster of 3: partition, frozen leader, quorum loss (issue 17) @n
       await new Promise((r) => setTimeout(r, 20_000));
       expect(await routes()).to.include.members(before);
       expect(await healthz()).to.equal('200');
+      expect(await get('/readyz')).to.match(/^flanneld is ready\ndegraded: the lease watch has been reconnecting since \S+ \(.+\); every kernel entry is kept$/);
     } finally {
       signal(a, 'SIGCONT');
       signal(b, 'SIGCONT');
@@ -189,5 +200,6 @@ describe('etcd cluster of 3: partition, frozen leader, quorum loss (issue 17) @n
     console.log(`      quorum loss: writes accepted ${quorumMs} ms after the members came back, the new lease in the kernel ${ms} ms later`);
     expect(ms).to.be.at.most(5000);
     expect(await routes()).to.include.members(before);
+    await until('/readyz without the degraded line', async () => (await get('/readyz')) === 'flanneld is ready', 10_000);
   });
 });

@@ -74,7 +74,9 @@ describe('etcd cluster of 3: partition, frozen leader, quorum loss (issue 17) @n
     MEMBERS.forEach((i, k) => etcd.set(i, started[k]!));
     await ctl(2, 'put', `${PREFIX}/config`, '{"Network":"10.5.0.0/16","Backend":{"Type":"vxlan"}}');
     const endpoints = MEMBERS.map((i) => `http://${addr(i)}:2379`).join(',');
-    daemon = new FlanneldProcess(bed, 1, join(tmp, 'subnet.env'), [`--etcd-endpoints=${endpoints}`, `--healthz-ip=${addr(1)}`, '--healthz-port=8471'], {}, { etcd: false });
+    // A 30 s lease renewed 25 s before it expires (every ~5 s), so renewals go on through every failure below.
+    const env = { FLANNELTS_TEST_LEASE_TTL: '30', FLANNELTS_TEST_RENEW_MARGIN_MS: '25000' };
+    daemon = new FlanneldProcess(bed, 1, join(tmp, 'subnet.env'), [`--etcd-endpoints=${endpoints}`, `--healthz-ip=${addr(1)}`, '--healthz-port=8471'], env, { etcd: false });
     await daemon.waitForSubnetEnv(60_000);
     await programmed(await writeLease(2));
   });
@@ -201,5 +203,16 @@ describe('etcd cluster of 3: partition, frozen leader, quorum loss (issue 17) @n
     expect(ms).to.be.at.most(5000);
     expect(await routes()).to.include.members(before);
     await until('/readyz without the degraded line', async () => (await get('/readyz')) === 'flanneld is ready', 10_000);
+  });
+
+  it('renewed its own lease through the partition, the leader changes and the quorum loss: never lost', async () => {
+    const metrics = await get('/metrics');
+    const renewals = sample(metrics, /^flannel_lease_renewals_total (\d+)/m);
+    console.log(`      our 30 s lease: ${renewals} renewals, ${sample(metrics, /^flannel_lease_losses_total (\d+)/m)} losses`);
+    expect(renewals, 'renewals').to.be.at.least(1);
+    expect(sample(metrics, /^flannel_lease_losses_total (\d+)/m), 'lease losses').to.equal(0);
+    const subnet = /FLANNEL_SUBNET=(\S+)/.exec(await daemon.subnetEnv())![1]!;
+    const key = `${PREFIX}/subnets/${subnet.replace(/\.1\//, '.0-').replace('/', '-')}`;
+    expect(await ctl(2, 'get', key, '--print-value-only')).to.include('"PublicIP":"198.18.0.1"');
   });
 });

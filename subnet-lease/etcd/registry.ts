@@ -6,7 +6,7 @@ import type { IKeyValue, ILeaseGrantResponse } from 'etcd3';
 import type { IP4Net, IP6Net } from '../../common/ip.js';
 import { encodeLeaseAttrs, subnetKey } from '../lease.js';
 import type { Lease, LeaseAttrs } from '../lease.js';
-import type { Logger } from '../../common/log.js';
+import { type Logger, silentLogger } from '../../common/log.js';
 import { ConfigNotFoundError, SubnetExistsError } from '../store.js';
 import type { Registry, RegistryWatchItem } from '../store.js';
 import { buildClientOptions } from './client-options.js';
@@ -75,6 +75,7 @@ export class EtcdRegistry implements Registry {
     this.onWatchReconnected = opts.onWatchReconnected;
     this.hooks = { onWatchEndpoint: opts.onWatchEndpoint, onWatchInterrupted: opts.onWatchInterrupted };
     this.client = new Etcd3(buildClientOptions(opts, opts.logger));
+    this.watchClientFor = (endpoint) => new Etcd3(buildClientOptions({ ...opts, endpoints: [endpoint] }, silentLogger));
   }
 
   /** The full etcd key of a subnet: `<prefix>/subnets/10.5.52.0-24[&v6-LEN]`. */
@@ -165,6 +166,7 @@ export class EtcdRegistry implements Registry {
     if (this.closing.signal.aborted) return;
     this.closing.abort(new Error('etcd registry closed'));
     this.client.close();
+    for (const c of this.watchClients.values()) c.close();
   }
 
   /** One range request over the subnets prefix, with the revision it reflects (the watch resumes after it). */
@@ -181,14 +183,29 @@ export class EtcdRegistry implements Registry {
     return decodeStoredLease(kv.key.toString(), kv.value.toString(), kv.lease === '0', this.logger, kv.create_revision);
   }
 
-  /** The member (host:port) that answered the last watch stream opened, as grpc-js reports it. */
-  private streamPeer = '';
-  /** The endpoint the current watch stream is on, '' before the first. */
+  /**
+   * The watch is opened on one member at a time, chosen by us (etcd3 would pick at random): the endpoints
+   * in turn, the next one after each interruption, so a member that failed is not tried again before the
+   * others. One small client per member, made on first use, for the watch alone.
+   */
+  private readonly watchClients = new Map<string, Etcd3>();
+  private readonly watchClientFor: (endpoint: string) => Etcd3;
+  private watchTurn = 0;
+  /** The endpoint the current watch stream was opened on, and the one confirmed last ('' before the first). */
+  private streamEndpoint = '';
   private watchEndpoint = '';
+
+  private openWatch(): Promise<WatchStream> {
+    const endpoint = this.endpoints[this.watchTurn % this.endpoints.length]!;
+    let client = this.watchClients.get(endpoint);
+    if (!client) this.watchClients.set(endpoint, (client = this.watchClientFor(endpoint)));
+    this.streamEndpoint = endpoint;
+    return client.watchClient.watch({ interceptors: [requireLeader()] });
+  }
 
   /** A watch stream was confirmed: say which member serves it, and whether it moved. */
   private watchConfirmed(): void {
-    const endpoint = this.endpoints.find((e) => e.replace(/^[a-z]+:\/\//, '').replace(/\/.*$/, '') === this.streamPeer) ?? this.streamPeer;
+    const endpoint = this.streamEndpoint;
     if (!endpoint || endpoint === this.watchEndpoint) return;
     const previous = this.watchEndpoint;
     this.watchEndpoint = endpoint;
@@ -206,13 +223,16 @@ export class EtcdRegistry implements Registry {
       logger: this.logger,
       onReconnected: this.onWatchReconnected,
       onConfirmed: () => this.watchConfirmed(),
-      onInterrupted: (why) => this.hooks.onWatchInterrupted?.(why),
+      onInterrupted: (why) => {
+        this.watchTurn++; // the next attempt goes to the next member
+        this.hooks.onWatchInterrupted?.(why);
+      },
       list: (signal) => this.listSubnets(signal),
-      open: (): Promise<WatchStream> => this.client.watchClient.watch({ interceptors: [requireLeader((peer) => (this.streamPeer = peer))] }),
+      open: () => this.openWatch(),
       refreshAuth: async (signal) => {
-        await this.call('refreshing the auth token', signal, () =>
-          this.client.kv.range({ key: Buffer.from(this.configKey), count_only: true }),
-        );
+        // The watch's own client holds the token the watch uses.
+        const client = this.watchClients.get(this.streamEndpoint) ?? this.client;
+        await this.call('refreshing the auth token', signal, () => client.kv.range({ key: Buffer.from(this.configKey), count_only: true }));
       },
     };
   }

@@ -1,8 +1,8 @@
 // etcd's WithRequireLeader for a stream: the gRPC metadata `hasleader: true`. A member that is cut off
 // from the others (no leader) then ends the stream with "etcdserver: no leader" instead of keeping it
 // open and silent, so the watch reconnects — to another member — and resumes from its last revision.
-// etcd3 (npm) has no option for it; a grpc-js call interceptor adds it to the one call it is given to,
-// and tells which member (host:port) answered, since etcd3 picks the member itself.
+// etcd3 (npm) has no option for it; a grpc-js call interceptor adds it to the one call it is given to
+// (and can report the member, host:port, that answered).
 import { InterceptingCall, type Interceptor } from '@grpc/grpc-js';
 
 export function requireLeader(onPeer?: (peer: string) => void): Interceptor {

@@ -19,6 +19,7 @@ export interface RawAddon {
   NlSocket: new (netnsPath: string) => RawSocket;
   NlMonitor: new (netnsPath: string, groups: number, cb: (err: Error | null, datagram: Buffer | null) => void) => RawMonitor;
   writeSysctl(netnsPath: string, key: string, value: string): void;
+  txChecksum(netnsPath: string, ifname: string, set: -1 | 0 | 1): boolean;
 }
 
 let cached: RawAddon | null = null;

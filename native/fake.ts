@@ -238,6 +238,18 @@ export class FakeNative extends NativeBase implements Native {
     this.sysctls.set(k, String(value));
   }
 
+  /** Transmit checksum offload per link index; a link not listed has it on (the kernel's default), so a recreated device starts on again. */
+  readonly txChecksum = new Map<number, boolean>();
+
+  async txChecksumOffload(ifname: string, on?: boolean): Promise<boolean> {
+    this.check('tx checksum offload');
+    const name = checkIfName('tx checksum offload', ifname);
+    const link = this.byName(name);
+    if (!link) throw nativeError('ENODEV', 'ioctl', `reading the tx checksum offload of ${name}`);
+    if (on !== undefined) this.txChecksum.set(link.index, on);
+    return this.txChecksum.get(link.index) ?? true;
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     this.listeners.clear();

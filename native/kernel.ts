@@ -225,6 +225,15 @@ class KernelNative extends NativeBase implements Native {
     }
   }
 
+  async txChecksumOffload(ifname: string, on?: boolean): Promise<boolean> {
+    const name = checkIfName('tx checksum offload', ifname);
+    try {
+      return this.addon.txChecksum(this.netns, name, on === undefined ? -1 : on ? 1 : 0);
+    } catch (e) {
+      throw fromAddonError(e, `${on === undefined ? 'reading' : 'setting'} the tx checksum offload of ${name}`);
+    }
+  }
+
   async close(): Promise<void> {
     for (const m of this.monitors) m.close();
     this.monitors.clear();

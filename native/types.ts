@@ -257,6 +257,12 @@ export interface Native {
   watchEntries(listener: (event: EntryEvent) => void): () => void;
   /** Writes /proc/sys/<key> in this namespace (e.g. "net/ipv6/conf/flannel-v6.1/accept_ra"). */
   writeSysctl(key: string, value: string): Promise<void>;
+  /**
+   * The transmit checksum offload of device `ifname` (as `ethtool -k`'s tx-checksumming), after setting it
+   * to `on` when given (as `ethtool -K <dev> tx on|off`; the kernel then also turns TSO off). ENODEV when
+   * there is no such device.
+   */
+  txChecksumOffload(ifname: string, on?: boolean): Promise<boolean>;
   /** Releases the kernel sockets after in-flight calls finish. Safe to call twice; later calls reject with EBADF. */
   close(): Promise<void>;
 }

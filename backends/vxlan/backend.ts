@@ -30,6 +30,8 @@ import { FamilyDevice } from './family-device.js';
 import { decodeLeaseData, encodeLeaseData } from './lease-data.js';
 import { randomVtepMac, vtepMacProblem } from './mac.js';
 import { VxlanNetwork, type VxlanNetworkOptions } from './network.js';
+import { release } from 'node:os';
+import { decideOffload } from './offload.js';
 
 export { VxlanConfigError } from './config.js';
 export { VxlanDeviceError } from './device.js';
@@ -60,7 +62,7 @@ export function createVxlanBackend(ctx: BackendContext, native: Native, options:
       }
       const lease = await ctx.store.acquireLease(leaseAttrs(ctx, cfg, specs), signal, reading);
       const devices = specs.map((s, i) => new FamilyDevice(s.family, s, links[i]!, s.family === 4 ? config.network! : config.ipv6Network!, s.family === 4 ? config.subnetLen : config.ipv6SubnetLen));
-      for (const dev of devices) dev.link = await configureDevice(native, dev.link, dev.address(lease), dev.spec.mac, ctx.logger);
+      for (const dev of devices) dev.link = await configureDevice(native, dev.link, dev.address(lease), dev.spec.mac, ctx.logger, dev.spec.txChecksum);
       const mtu = Math.min(...specs.map((s) => s.mtu));
       const opts = { reconcileIntervalMs: fullPassFromEnv(process.env[FULL_PASS_ENV]), ...options };
       return new VxlanNetwork({ native, store: ctx.store, logger: ctx.logger, config: cfg, devices, lease, mtu, options: opts });
@@ -81,7 +83,9 @@ function fullPassFromEnv(text: string | undefined): number | undefined {
 function deviceSpecs(ctx: BackendContext, config: NetworkConfig, cfg: VxlanConfig, base: number): DeviceSpec[] {
   const ext = ctx.extIface;
   const specs: DeviceSpec[] = [];
-  const common = { vni: cfg.vni, link: ext.index, port: cfg.port, learning: cfg.learning, gbp: cfg.gbp };
+  const offload = decideOffload(cfg.txChecksumOffload, release());
+  ctx.logger.info(`tx checksum offload on the vxlan devices: ${offload.set === null ? 'left as the kernel has it' : offload.set ? 'on' : 'off'}; ${offload.why}`);
+  const common = { vni: cfg.vni, link: ext.index, port: cfg.port, learning: cfg.learning, gbp: cfg.gbp, txChecksum: offload.set };
   for (const family of [4, 6] as const) {
     if (family === 4 ? !config.enableIPv4 : !config.enableIPv6) continue;
     const mtu = base - OVERHEAD[family];

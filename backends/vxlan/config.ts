@@ -2,6 +2,7 @@
 // with the reference's defaults: VNI 1, Port 0 (not sent: the kernel's 8472), MTU 0 (the external
 // interface's), and GBP, Learning, DirectRouting off.
 import { getField } from '../../common/json.js';
+import type { TxChecksumMode } from './offload.js';
 
 export class VxlanConfigError extends Error {
   override readonly name = 'VxlanConfigError';
@@ -22,6 +23,19 @@ export interface VxlanConfig {
   gbp: boolean;
   learning: boolean;
   directRouting: boolean;
+  /** Transmit checksum offload on the devices (flannel-ts only): "auto" (off on affected kernels), "on", "off". */
+  txChecksumOffload: TxChecksumMode;
+}
+
+const OFFLOAD_MODES: readonly TxChecksumMode[] = ['auto', 'on', 'off'];
+
+function offloadMode(obj: Record<string, unknown>): TxChecksumMode {
+  const v = getField(obj, 'TxChecksumOffload');
+  if (v === undefined || v === null) return 'auto';
+  if (typeof v !== 'string' || !OFFLOAD_MODES.includes(v as TxChecksumMode)) {
+    throw new VxlanConfigError(`vxlan backend: TxChecksumOffload must be "auto", "on" or "off", got ${JSON.stringify(v)}`, 'Backend.TxChecksumOffload');
+  }
+  return v as TxChecksumMode;
 }
 
 function int(obj: Record<string, unknown>, field: string, dflt: number, max: number): number {
@@ -49,5 +63,6 @@ export function parseVxlanConfig(backend: Record<string, unknown>): VxlanConfig 
     gbp: bool(backend, 'GBP'),
     learning: bool(backend, 'Learning'),
     directRouting: bool(backend, 'DirectRouting'),
+    txChecksumOffload: offloadMode(backend),
   };
 }

@@ -24,6 +24,8 @@ export interface DeviceSpec {
   port: number;
   learning: boolean;
   gbp: boolean;
+  /** Transmit checksum offload to set when the device is configured; null: leave it as the kernel has it. */
+  txChecksum: boolean | null;
 }
 
 function linkSpec(s: DeviceSpec): VxlanLinkSpec {
@@ -98,7 +100,12 @@ export interface DeviceAddress {
  * Puts our own address on the device, removes other addresses of ours, brings the link up and checks
  * that it still has `mac` (setting it back once if something changed it). Idempotent.
  */
-export async function configureDevice(native: Native, link: Link, addr: DeviceAddress, mac: string, log: Logger): Promise<Link> {
+export async function configureDevice(native: Native, link: Link, addr: DeviceAddress, mac: string, log: Logger, txChecksum: boolean | null = null): Promise<Link> {
+  // After the address and before the link goes up, as Calico does (offload.ts says when and why).
+  if (txChecksum !== null && (await native.txChecksumOffload(link.name)) !== txChecksum) {
+    await native.txChecksumOffload(link.name, txChecksum);
+    log.info(`turned tx checksum offload ${txChecksum ? 'on' : 'off'} on ${link.name}`);
+  }
   const present = await native.addrList({ ifindex: link.index, family: addr.family });
   let have = false;
   for (const a of present) {

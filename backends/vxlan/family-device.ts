@@ -55,7 +55,7 @@ export class FamilyDevice {
 
 /** Moves the device address to `lease`'s subnet (after our lease was re-acquired). */
 export async function reconfigureAddress(native: Native, dev: FamilyDevice, lease: Lease, log: Logger): Promise<void> {
-  dev.link = await configureDevice(native, dev.link, dev.address(lease), dev.spec.mac, log);
+  dev.link = await configureDevice(native, dev.link, dev.address(lease), dev.spec.mac, log, dev.spec.txChecksum);
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
@@ -86,7 +86,7 @@ export async function recreateDevice(
   while (!signal.aborted) {
     try {
       const link = await ensureDevice(native, dev.spec, log);
-      dev.link = await configureDevice(native, link, dev.address(lease), dev.spec.mac, log);
+      dev.link = await configureDevice(native, link, dev.address(lease), dev.spec.mac, log, dev.spec.txChecksum);
       return true;
     } catch (e) {
       const delay = delays.next();

@@ -292,6 +292,19 @@ export function describeContract(makeEnv: () => Promise<ContractEnv>): void {
       expect((await rejection(n.writeSysctl('net/ipv6/conf/nosuch0/accept_ra', '0'))).code).to.equal('ENOENT');
     });
 
+    it('reads and sets the tx checksum offload of a vxlan device (on by default, again on a new device)', async () => {
+      await n.linkAddVxlan(vxlan());
+      expect(await n.txChecksumOffload('flannel.1')).to.equal(true);
+      expect(await n.txChecksumOffload('flannel.1', false)).to.equal(false);
+      expect(await n.txChecksumOffload('flannel.1')).to.equal(false);
+      expect(await n.txChecksumOffload('flannel.1', true)).to.equal(true);
+      await n.txChecksumOffload('flannel.1', false);
+      await n.linkDelete((await n.linkGet('flannel.1'))!.index);
+      await n.linkAddVxlan(vxlan());
+      expect(await n.txChecksumOffload('flannel.1')).to.equal(true);
+      expect((await rejection(n.txChecksumOffload('nosuch0'))).code).to.equal('ENODEV');
+    });
+
     it('rejects calls after close with EBADF; close twice is fine', async () => {
       await n.close();
       await n.close();

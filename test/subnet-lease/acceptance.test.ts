@@ -9,7 +9,7 @@ import { decodeLeaseAttrs, parseSubnetKey, type Lease, type LeaseEvent } from '.
 import { validateLeaseData } from '../../backends/vxlan/lease-check.js';
 import { parseNode } from '../../subnet-lease/kube/node.js';
 
-const VXLAN = { vni: 1, port: 0, mtu: 0, gbp: false, learning: false, directRouting: false };
+const VXLAN = { vni: 1, port: 0, mtu: 0, gbp: false, learning: false, directRouting: false, txChecksumOffload: 'auto' as const };
 const rules: AcceptRules = {
   network: IP4Net.parse('10.244.0.0/16'),
   ipv6Network: null,

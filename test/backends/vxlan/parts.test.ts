@@ -1,7 +1,7 @@
 // The vxlan backend's pure parts: config decoding, MACs, lease data, device compatibility, the
 // reconcile diff and the DirectRouting decision.
 import { expect } from 'chai';
-import { parseVxlanConfig } from '../../../backends/vxlan/config.js';
+import { VxlanConfigError, parseVxlanConfig } from '../../../backends/vxlan/config.js';
 import { type DeviceSpec, incompatibility } from '../../../backends/vxlan/device.js';
 import { decodeLeaseData, encodeLeaseData } from '../../../backends/vxlan/lease-data.js';
 import { parseMac, randomVtepMac } from '../../../backends/vxlan/mac.js';
@@ -10,11 +10,34 @@ import { type OwnedScope, diffEntries } from '../../../backends/vxlan/reconcile.
 import type { Entry } from '../../../backends/vxlan/entries.js';
 import type { Link } from '../../../native/types.js';
 import { prepareFake } from './harness.js';
+import { decideOffload, kernelVersion } from '../../../backends/vxlan/offload.js';
 
 describe('vxlan backend parts', () => {
   it('decodes the config with the reference defaults', () => {
-    expect(parseVxlanConfig({ Type: 'vxlan' })).to.deep.equal({ vni: 1, port: 0, mtu: 0, gbp: false, learning: false, directRouting: false });
+    expect(parseVxlanConfig({ Type: 'vxlan' })).to.deep.equal({ vni: 1, port: 0, mtu: 0, gbp: false, learning: false, directRouting: false, txChecksumOffload: 'auto' });
     expect(parseVxlanConfig({ Type: 'vxlan', VNI: 0, directrouting: true })).to.include({ vni: 0, directRouting: true });
+  });
+
+  it('reads TxChecksumOffload (auto, on, off) and refuses anything else naming the field', () => {
+    expect(parseVxlanConfig({ txchecksumoffload: 'off' }).txChecksumOffload).to.equal('off');
+    expect(parseVxlanConfig({ TxChecksumOffload: 'on' }).txChecksumOffload).to.equal('on');
+    expect(() => parseVxlanConfig({ TxChecksumOffload: 'OFF' })).to.throw(VxlanConfigError, 'vxlan backend: TxChecksumOffload must be "auto", "on" or "off", got "OFF"');
+    expect(() => parseVxlanConfig({ TxChecksumOffload: false })).to.throw(VxlanConfigError, /TxChecksumOffload/);
+  });
+
+  it('turns tx checksum offload off on kernels <= 5.7.0 or unreadable ones, leaves it elsewhere, and obeys on/off', () => {
+    expect(kernelVersion('6.18.44-fc-v1147')).to.deep.equal([6, 18, 44]);
+    expect(kernelVersion('5.4.0-150-generic')).to.deep.equal([5, 4, 0]);
+    expect(kernelVersion('5.7')).to.deep.equal([5, 7, 0]);
+    expect(kernelVersion('weird')).to.equal(null);
+    expect(decideOffload('auto', '5.7.0').set).to.equal(false);
+    expect(decideOffload('auto', '3.10.0-1160.el7.x86_64').set).to.equal(false);
+    expect(decideOffload('auto', '5.7.1').set).to.equal(null);
+    expect(decideOffload('auto', '6.1.0-18-amd64').set).to.equal(null);
+    expect(decideOffload('auto', 'weird').set).to.equal(false);
+    expect(decideOffload('on', '4.19.0').set).to.equal(true);
+    expect(decideOffload('off', '6.18.0').set).to.equal(false);
+    expect(decideOffload('auto', '4.19.0').why).to.match(/kernel 4\.19\.0 is <= 5\.7\.0/);
   });
 
   it('generates locally administered unicast MACs and parses the forms Go accepts', () => {
@@ -37,7 +60,7 @@ describe('vxlan backend parts', () => {
   });
 
   describe('device compatibility (reuse versus replacement)', () => {
-    const want: DeviceSpec = { family: 4, name: 'flannel.1', vni: 1, mtu: 1450, mac: '0a:00:00:00:00:01', link: 2, local: '198.18.0.1', port: 0, learning: false, gbp: false };
+    const want: DeviceSpec = { family: 4, name: 'flannel.1', vni: 1, mtu: 1450, mac: '0a:00:00:00:00:01', link: 2, local: '198.18.0.1', port: 0, learning: false, gbp: false, txChecksum: null };
     const existing = (over: Partial<NonNullable<Link['vxlan']>> = {}, kind = 'vxlan'): Link => ({
       index: 5, name: 'flannel.1', kind, mtu: 1450, mac: '0a:00:00:00:00:09', up: true,
       vxlan: { vni: 1, link: 2, local: '198.18.0.1', group: null, port: 8472, ttl: 0, tos: 0, learning: true, proxy: false, rsc: false, l2miss: false, l3miss: false, gbp: false, udp6ZeroCsumTx: false, udp6ZeroCsumRx: false, ...over },

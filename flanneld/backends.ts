@@ -6,11 +6,12 @@ import { alloc } from '../backends/alloc/index.js';
 import { vxlan } from '../backends/vxlan/index.js';
 import { hostGw } from '../backends/host-gw/index.js';
 import { udp } from '../backends/udp/index.js';
+import { extension } from '../backends/extension/index.js';
 import { FatalError } from './errors.js';
 
-export const BACKENDS: readonly BackendModule[] = [alloc, vxlan, hostGw, udp];
+export const BACKENDS: readonly BackendModule[] = [alloc, vxlan, hostGw, udp, extension];
 
-const REFERENCE_ONLY = ['ipip', 'ipsec', 'wireguard', 'extension', 'tencent-vpc'];
+const REFERENCE_ONLY = ['ipip', 'ipsec', 'wireguard', 'tencent-vpc'];
 
 /** The module for `type` (lower case), or undefined. */
 export function findBackendModule(type: string): BackendModule | undefined {

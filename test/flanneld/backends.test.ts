@@ -11,14 +11,14 @@ import { prepareFake } from '../backends/vxlan/harness.js';
 describe('flanneld: the backend modules', () => {
   it('lists each backend once, by its lower-case type', () => {
     const types = BACKENDS.map((m) => m.type);
-    expect(types).to.have.members(['alloc', 'vxlan', 'host-gw', 'udp']);
+    expect(types).to.have.members(['alloc', 'vxlan', 'host-gw', 'udp', 'extension']);
     expect(new Set(types).size).to.equal(types.length);
     for (const t of types) expect(backendModule(t).type).to.equal(t);
   });
 
   it('refuses a reference-only type and an unknown one, naming the supported types', () => {
-    expect(() => backendModule('wireguard')).to.throw(FatalError, 'backend type "wireguard" is not supported by flannel-ts yet; supported: alloc, vxlan, host-gw, udp');
-    expect(() => backendModule('bogus')).to.throw(FatalError, 'unknown backend type: "bogus" (Backend.Type in the network config); supported: alloc, vxlan, host-gw, udp');
+    expect(() => backendModule('wireguard')).to.throw(FatalError, 'backend type "wireguard" is not supported by flannel-ts yet; supported: alloc, vxlan, host-gw, udp, extension');
+    expect(() => backendModule('bogus')).to.throw(FatalError, 'unknown backend type: "bogus" (Backend.Type in the network config); supported: alloc, vxlan, host-gw, udp, extension');
     expect(findBackendModule('bogus')).to.equal(undefined);
   });
 

@@ -36,7 +36,7 @@ RUN npm prune --omit=dev --no-audit --no-fund \
  && cp -a package.json node_modules /opt/flannel-ts/ \
  && cp native/build/Release/flannel_native.node /opt/flannel-ts/native/build/Release/ \
  && cp flanneld/flanneld /opt/flannel-ts/flanneld/ \
- && mkdir -p /opt/flannel-ts/dist && cp -a dist/flanneld dist/subnet-lease dist/backends dist/native dist/cni /opt/flannel-ts/dist/ \
+ && mkdir -p /opt/flannel-ts/dist && cp -a dist/common dist/flanneld dist/subnet-lease dist/backends dist/native dist/cni /opt/flannel-ts/dist/ \
  && FLANNELD_NODE="$(command -v node)" /opt/flannel-ts/flanneld/flanneld --version
 
 FROM ${RUNTIME_BASE}

@@ -7,7 +7,7 @@ import type { Native } from '../../native/types.js';
 import { type Entry, entryFamily, entryKey, sameEntry } from './entries.js';
 import type { PeerGroups } from './groups.js';
 import { RT_TABLE_MAIN } from '../../native/types.js';
-import { type OwnedScope, ownedEntries } from './reconcile.js';
+import { type OwnedScope, eachOwnedEntry } from './reconcile.js';
 
 export interface PassPlan {
   /** Kernel keys of wanted entries that were missing or different. */
@@ -39,7 +39,7 @@ export async function planPass(ctx: PassContext): Promise<PassPlan> {
   const kernel = { neighs, fdb, routes };
   const have = new Map<string, Entry>();
   let n = 0;
-  for (const e of ownedEntries(kernel, ctx.scope)) {
+  for (const e of eachOwnedEntry(kernel, ctx.scope)) {
     have.set(entryKey(e), e);
     if (++n % CHUNK === 0) await ctx.pause();
   }

@@ -6,6 +6,7 @@
 import type { FdbEntry, Native, Neigh, Route } from '../../native/types.js';
 import { NUD_PERMANENT, RTPROT_BOOT, RT_TABLE_MAIN } from '../../native/types.js';
 import { type Entry, entryKey, sameEntry } from './entries.js';
+import { familyOfIP } from '../../common/ip.js';
 
 export interface KernelView {
   neighs: Neigh[];
@@ -52,22 +53,25 @@ export function diffEntries(wanted: readonly Entry[], kernel: KernelView, scope:
 
 /** The kernel's entries that this backend owns, as Entry values. */
 export function ownedEntries(kernel: KernelView, scope: OwnedScope): Entry[] {
-  const out: Entry[] = [];
+  return [...eachOwnedEntry(kernel, scope)];
+}
+
+/** The same one at a time, so that a caller can pause between chunks (the full pass over 15000 entries). */
+export function* eachOwnedEntry(kernel: KernelView, scope: OwnedScope): Generator<Entry> {
   for (const n of kernel.neighs) {
     if (n.ifindex === scope.ifindex && n.family === scope.family && n.state & NUD_PERMANENT && n.mac) {
-      out.push({ kind: 'neigh', ifindex: n.ifindex, ip: n.ip, mac: n.mac });
+      yield { kind: 'neigh', ifindex: n.ifindex, ip: n.ip, mac: n.mac };
     }
   }
   for (const f of kernel.fdb) {
-    if (f.ifindex === scope.ifindex && f.self && f.state & NUD_PERMANENT && f.dst && f.mac !== '00:00:00:00:00:00' && familyOf(f.dst) === scope.family) {
-      out.push({ kind: 'fdb', ifindex: f.ifindex, mac: f.mac, dst: f.dst });
+    if (f.ifindex === scope.ifindex && f.self && f.state & NUD_PERMANENT && f.dst && f.mac !== '00:00:00:00:00:00' && familyOfIP(f.dst) === scope.family) {
+      yield { kind: 'fdb', ifindex: f.ifindex, mac: f.mac, dst: f.dst };
     }
   }
   for (const r of kernel.routes) {
     const e = ownedRoute(r, scope);
-    if (e) out.push(e);
+    if (e) yield e;
   }
-  return out;
 }
 
 function ownedRoute(r: Route, scope: OwnedScope): Entry | null {
@@ -79,10 +83,6 @@ function ownedRoute(r: Route, scope: OwnedScope): Entry | null {
     return { kind: 'route', dst: r.dst, gateway: r.gateway, ifindex: 0, onlink: false };
   }
   return null;
-}
-
-function familyOf(ip: string): 4 | 6 {
-  return ip.includes(':') ? 6 : 4;
 }
 
 /** Reads what the kernel has for one family of our device. */

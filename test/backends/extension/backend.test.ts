@@ -47,10 +47,13 @@ describe('extension backend (in-memory store, real shell commands)', () => {
     await h.stop();
   });
 
-  it('writes BackendData "" for a PreStartupCommand that prints nothing, and none without one, as the reference', async () => {
+  it('encodes PreStartupCommand output as Go does, writes an empty BackendData string when it printed nothing and none without one, as the reference', async () => {
     const a = await start({ PreStartupCommand: 'true' });
     expect(a.store.values.get(a.network.lease.subnet.toString())).to.equal('{"PublicIP":"198.18.0.1","PublicIPv6":null,"BackendType":"extension","BackendData":""}');
     await a.stop();
+    const c = await start({ PreStartupCommand: `echo '<a&b> "q"'` });
+    expect(c.store.values.get(c.network.lease.subnet.toString())).to.equal('{"PublicIP":"198.18.0.1","PublicIPv6":null,"BackendType":"extension","BackendData":"\\u003ca\\u0026b\\u003e \\"q\\""}');
+    await c.stop();
     const b = await start({});
     expect(b.store.values.get(b.network.lease.subnet.toString())).to.equal('{"PublicIP":"198.18.0.1","PublicIPv6":null,"BackendType":"extension"}');
     await b.stop();

@@ -12,7 +12,7 @@ import { promisify } from 'node:util';
 import { cniAdd, flannelCniPath, privateMounts } from '../../helpers/cni.js';
 import { startEtcd, type EtcdInstance } from '../../helpers/etcd.js';
 import { FlanneldProcess, SWITCH_ADDR, until } from '../../helpers/flanneld.js';
-import { TestBed, removeNamespaces } from '../../helpers/netns.js';
+import { TestBed } from '../../helpers/netns.js';
 import { publicKeyOf } from '../../../backends/wireguard/key.js';
 
 const run = promisify(execFile);
@@ -80,7 +80,7 @@ describe('wireguard: flanneld with wireguard-go on three hosts, pods via the CNI
     this.timeout(60_000);
     for (const d of daemons.values()) await d.kill();
     await etcd?.stop();
-    if (bed) await removeNamespaces(`${bed.prefix}-pod`); // the pods, which the bed did not make
+    if (bed) for (const i of HOSTS) await run('ip', ['netns', 'del', pod(i)]).catch(() => undefined); // the pods, which the bed did not make
     await bed?.destroy(); // also kills the wireguard-go processes left in the host namespaces
     if (tmp) await rm(tmp, { recursive: true, force: true });
   });

@@ -36,7 +36,8 @@ export class FakeWireGuard implements WireGuard {
     if ((await this.native.linkGet(name)) !== null) throw nativeError('EEXIST', 'TUNSETIFF', `wireguard device ${name}: a link of that name exists`);
     const link = this.native.addTestLink({ name, kind: 'tun', mtu: 1420, mac: '', up: false });
     this.native.state.links.get(link.index)!.mac = null;
-    this.devices.set(name, { ifindex: link.index, state: { privateKey: null, listenPort: 0, peers: [] } });
+    // As wireguard-go: a random port until one is set.
+    this.devices.set(name, { ifindex: link.index, state: { privateKey: null, listenPort: 32768 + Math.floor(Math.random() * 28000), peers: [] } });
     return 'created';
   }
 
@@ -53,7 +54,7 @@ export class FakeWireGuard implements WireGuard {
     if (!d) throw nativeError('ENODEV', 'uapi', `wireguard set ${name}: no such device`);
     this.requests++;
     const s = d.state;
-    if (change.privateKey !== undefined) s.privateKey = change.privateKey;
+    if (change.privateKey !== undefined) s.privateKey = clamp(change.privateKey);
     if (change.listenPort !== undefined) s.listenPort = change.listenPort;
     for (const p of change.setPeers ?? []) {
       const prev = s.peers.find((q) => q.publicKey === p.publicKey);
@@ -91,4 +92,13 @@ export class FakeWireGuard implements WireGuard {
   close(): void {
     this.listeners.clear();
   }
+}
+
+/** The key as WireGuard stores it: clamped for Curve25519. */
+function clamp(key: string): string {
+  const b = Buffer.from(key, 'base64');
+  b[0]! &= 248;
+  b[31]! &= 127;
+  b[31]! |= 64;
+  return b.toString('base64');
 }

@@ -24,6 +24,11 @@ export const UAPI_SOCKET_DIR = '/var/run/wireguard';
 export interface UserspaceOptions {
   /** The wireguard-go binary (default: `wireguard-go` on the PATH). */
   binary?: string;
+  /**
+   * The argv that starts wireguard-go in the foreground for device `name` (default: [binary, '-f', name]).
+   * Each step must exec the next, so the PID is wireguard-go's (tests wrap it in `ip netns exec …`).
+   */
+  command?: (name: string) => string[];
   /** Where wireguard-go keeps its sockets; only changeable for wireguard-go builds that agree. */
   socketDir?: string;
   /** How often an adopted process is checked for life (default 1000 ms). */
@@ -109,7 +114,8 @@ export class UserspaceWireGuard implements WireGuard {
   private start(name: string): ChildProcess {
     const logFd = openSync(join(this.dir, `${name}.log`), 'w', 0o600);
     try {
-      const child = spawn(this.binary, ['-f', name], { detached: true, stdio: ['ignore', logFd, logFd], env: { ...process.env, LOG_LEVEL: 'error' } });
+      const [file, ...args] = this.opts.command?.(name) ?? [this.binary, '-f', name];
+      const child = spawn(file!, args, { detached: true, stdio: ['ignore', logFd, logFd], env: { ...process.env, LOG_LEVEL: 'error' } });
       child.unref();
       child.once('exit', (code, signal) => this.exited(name, child, code === null ? `killed by ${signal}` : `exited with code ${code}`));
       child.once('error', () => undefined); // ENOENT of the binary: reported by waitAnswering

@@ -36,11 +36,14 @@ export function publicKeyOf(privateKey: string): string {
 }
 
 export function generatePrivateKey(): string {
-  const b = randomBytes(32);
+  return clampKey(randomBytes(32)).toString('base64');
+}
+
+function clampKey(b: Buffer): Buffer {
   b[0]! &= 248;
   b[31]! &= 127;
   b[31]! |= 64;
-  return b.toString('base64');
+  return b;
 }
 
 /**
@@ -65,7 +68,8 @@ export async function loadOrCreateKey(path: string): Promise<KeyPair> {
   if (raw.length !== 32 || !/^[A-Za-z0-9+/]+={0,2}$/.test(text)) {
     throw new WireguardKeyError(`could not parse private key from file ${path}: not the base64 of 32 bytes`);
   }
-  const privateKey = raw.toString('base64');
+  // Clamped as WireGuard stores it, so comparing with what the device reports back works (same public key).
+  const privateKey = clampKey(raw).toString('base64');
   return { privateKey, publicKey: publicKeyOf(privateKey), path, created: false };
 }
 

@@ -61,7 +61,7 @@ function tryKill(pid: number): void {
 /** PIDs of the processes inside namespace `ns` (none when it is gone). */
 function pidsInSync(ns: string): number[] {
   try {
-    return execFileSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
+    return execFileSync('ip', ['netns', 'pids', ns], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).split('\n').filter(Boolean).map(Number);
   } catch {
     return [];
   }

@@ -43,7 +43,7 @@ describe('wireguard: flanneld with wireguard-go on three hosts, pods via the CNI
   const peers = async (i: number): Promise<string> => hostSh(i, 'wg show flannel-wg allowed-ips');
 
   function start(i: number): FlanneldProcess {
-    const d = new FlanneldProcess(bed, i, '/run/flannel/subnet.env', [], {}, { root: root(i) });
+    const d = new FlanneldProcess(bed, i, join(root(i), 'run/flannel/subnet.env'), [], {}, { root: root(i) });
     daemons.set(i, d);
     return d;
   }
@@ -57,10 +57,7 @@ describe('wireguard: flanneld with wireguard-go on three hosts, pods via the CNI
     await etcd.etcdctl(['put', '/coreos.com/network/config', '{"Network":"10.244.0.0/16","Backend":{"Type":"wireguard"}}']);
     for (const i of HOSTS) start(i);
     for (const i of HOSTS) {
-      const d = daemons.get(i)!;
-      const file = join(root(i), 'run/flannel/subnet.env');
-      await until(`subnet.env of host ${i} (log:\n${d.output()})`, async () => /FLANNEL_SUBNET=/.test(await readFile(file, 'utf8').catch(() => '')), 30_000);
-      const m = /FLANNEL_SUBNET=10\.244\.(\d+)\.1\/24/.exec(await readFile(file, 'utf8'))!;
+      const m = /FLANNEL_SUBNET=10\.244\.(\d+)\.1\/24/.exec(await daemons.get(i)!.waitForSubnetEnv())!;
       subnet.set(i, `10.244.${m[1]}.0/24`);
     }
     for (const i of HOSTS) {

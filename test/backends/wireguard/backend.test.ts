@@ -11,6 +11,7 @@ import { createWireguardBackend, WireguardConfigError } from '../../../backends/
 import { parseWireguardConfig } from '../../../backends/wireguard/config.js';
 import { publicKeyOf } from '../../../backends/wireguard/key.js';
 import { wantedPeers, type PeerContext } from '../../../backends/wireguard/peers.js';
+import { checkWireguard } from '../../../backends/wireguard/diagnose.js';
 import { parseIP4, parseIP6 } from '../../../common/ip.js';
 import { FakeNative } from '../../../native/fake.js';
 import { FakeWireGuard } from '../../../native/wg-fake.js';
@@ -163,6 +164,28 @@ describe('wireguard backend on the fake kernel', () => {
     expect(wg.requests).to.equal(requests);
     expect(again.log.messages().join('\n')).to.not.match(/peer added|created WireGuard device/);
     await again.stop();
+  });
+
+  it('diagnose compares the device\'s peers with the leases: a missing peer, a stale one, a missing route', async () => {
+    const h = await host();
+    const l2 = wgLease('10.244.2.0/24', '198.18.0.2', 2);
+    const l3 = wgLease('10.244.3.0/24', '198.18.0.3', 3);
+    h.store.push(added(l2));
+    await h.store.drained();
+    await h.stop();
+    await h.wg.configure('flannel-wg', { setPeers: [{ publicKey: key(7), endpoint: null, allowedIPs: ['10.244.7.0/24'], presharedKey: null, persistentKeepalive: 0 }] });
+    const link = (await h.native.linkGet('flannel-wg'))!;
+    await h.native.routeDelete({ dst: '10.244.0.0/16', ifindex: link.index });
+    const config = checkNetworkConfig(parseNetworkConfig(CONFIG));
+    const own = { ...lease('10.244.1.0/24', '198.18.0.1', 'wireguard') };
+    const ip = parseIP4('198.18.0.1');
+    const ext = async (): Promise<ExternalInterface> => ({ name: 'eth0', index: 2, mtu: 1500, ifaceAddr: ip, ifaceV6Addr: null, extAddr: ip, extV6Addr: null });
+    const findings = await checkWireguard({ config, own, leases: [own, l2, l3], native: h.native, ext }, h.wg);
+    expect(findings.filter((f) => f.kind !== 'note').map((f) => `${f.kind}: ${f.text}`)).to.deep.equal([
+      'missing: route 10.244.0.0/16 dev flannel-wg',
+      `missing: peer 10.244.3.0/24 at 198.18.0.3:51820 key ${key(3)} on flannel-wg`,
+      `stale: peer ${key(7)} (10.244.7.0/24) on flannel-wg matches no lease`,
+    ]);
   });
 
   it('refuses IPv6 without an IPv6 address on the interface, naming the field', async () => {

@@ -46,7 +46,7 @@ LABEL org.opencontainers.image.title="flannel-ts" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.licenses="Apache-2.0"
 RUN apt-get update \
- && apt-get install -y --no-install-recommends iproute2 iptables nftables containernetworking-plugins ca-certificates \
+ && apt-get install -y --no-install-recommends iproute2 iptables nftables containernetworking-plugins ca-certificates wireguard-go \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build /src/release/flanneld /opt/bin/flanneld
 # Started under the name "flannel", the same executable is the CNI plugin (the init container copies it

@@ -1,9 +1,10 @@
-// Benchmark: iperf3 pod to pod between two namespace hosts over the udp backend, the vxlan backend and
-// host-gw (when flanneld knows it), every overlay set up by flanneld processes in the same run. One
+// Benchmark: iperf3 pod to pod between two namespace hosts over the udp backend, the vxlan backend,
+// host-gw and wireguard (wireguard-go, when installed and flanneld knows the backend), every overlay set up by flanneld processes in the same run. One
 // cluster per backend stays up for the whole run; the measurements alternate between them (single
 // stream, then -P 4), `rounds` times, and the medians are printed with the udp/vxlan ratio and the
 // CPU seconds the udp packet loop's threads used. Figures, not assertions.
 // Usage: node dist/bench/udp.js [--seconds S] [--rounds R]   (root; builds fl-<pid>-bu* namespaces)
+import { execFileSync } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
 import { findBackendModule } from '../flanneld/backends.js';
 import { Cluster } from '../test/backends/udp/cluster.js';
@@ -24,6 +25,17 @@ function hasBackend(type: string): boolean {
   return findBackendModule(type) !== undefined;
 }
 
+/** wireguard needs wireguard-go (this kernel, and the backend for now, use the userspace data path). */
+function hasWireguard(): boolean {
+  if (!hasBackend('wireguard')) return false;
+  try {
+    execFileSync('wireguard-go', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 async function iperf(c: Cluster, streams: number, seconds: number): Promise<Sample> {
   const cpu = async (): Promise<number> => (await c.threadCpu(1, 'flannel-udp')) + (await c.threadCpu(2, 'flannel-udp'));
   const before = await cpu();
@@ -38,7 +50,7 @@ export async function benchUdp(seconds = 5, rounds = 3): Promise<Row[]> {
   const rows: Row[] = [];
   // "vxlan-csum-off": vxlan with TxChecksumOffload "off" (issue 14 item 4), next to vxlan with it on.
   const BACKEND: Record<string, Record<string, unknown>> = { 'vxlan-csum-off': { Type: 'vxlan', TxChecksumOffload: 'off' } };
-  const types = ['udp', 'vxlan', 'vxlan-csum-off', ...(hasBackend('host-gw') ? ['host-gw'] : [])];
+  const types = ['udp', 'vxlan', 'vxlan-csum-off', ...(hasBackend('host-gw') ? ['host-gw'] : []), ...(hasWireguard() ? ['wireguard'] : [])];
   console.log(`udp backend: iperf3 pod to pod across two namespace hosts, ${seconds} s per run, ${rounds} alternating rounds`);
   const clusters = new Map<string, Cluster>();
   try {
@@ -82,8 +94,18 @@ export async function benchUdp(seconds = 5, rounds = 3): Promise<Row[]> {
         baseline: `vxlan with offload on: ${med('vxlan').toFixed(2)} Gbit/s (ratio ${(med('vxlan-csum-off') / med('vxlan')).toFixed(2)})`,
         goal: '',
       });
+      if (types.includes('wireguard')) {
+        console.log(`  median ${m.name}: wireguard (userspace, wireguard-go) ${med('wireguard').toFixed(2)} Gbit/s`);
+        rows.push({
+          what: `wireguard backend throughput (userspace data path: wireguard-go), iperf3 pod to pod, ${m.name}, median of ${rounds}`,
+          ours: `${med('wireguard').toFixed(2)} Gbit/s`,
+          baseline: `kernel vxlan (unencrypted): ${med('vxlan').toFixed(2)} Gbit/s; udp ${med('udp').toFixed(2)}`,
+          goal: '',
+        });
+      }
     }
     if (!types.includes('host-gw')) console.log('  host-gw: not available');
+    if (!types.includes('wireguard')) console.log('  wireguard: not available (wireguard-go missing)');
   } finally {
     for (const c of clusters.values()) await c.destroy();
   }

@@ -7,11 +7,12 @@ import { vxlan } from '../backends/vxlan/index.js';
 import { hostGw } from '../backends/host-gw/index.js';
 import { udp } from '../backends/udp/index.js';
 import { extension } from '../backends/extension/index.js';
+import { wireguard } from '../backends/wireguard/index.js';
 import { FatalError } from './errors.js';
 
-export const BACKENDS: readonly BackendModule[] = [alloc, vxlan, hostGw, udp, extension];
+export const BACKENDS: readonly BackendModule[] = [alloc, vxlan, hostGw, udp, extension, wireguard];
 
-const REFERENCE_ONLY = ['ipip', 'ipsec', 'wireguard', 'tencent-vpc'];
+const REFERENCE_ONLY = ['ipip', 'ipsec', 'tencent-vpc'];
 
 /** The module for `type` (lower case), or undefined. */
 export function findBackendModule(type: string): BackendModule | undefined {

@@ -11,14 +11,14 @@ import { prepareFake } from '../backends/vxlan/harness.js';
 describe('flanneld: the backend modules', () => {
   it('lists each backend once, by its lower-case type', () => {
     const types = BACKENDS.map((m) => m.type);
-    expect(types).to.have.members(['alloc', 'vxlan', 'host-gw', 'udp', 'extension']);
+    expect(types).to.have.members(['alloc', 'vxlan', 'host-gw', 'udp', 'extension', 'wireguard']);
     expect(new Set(types).size).to.equal(types.length);
     for (const t of types) expect(backendModule(t).type).to.equal(t);
   });
 
   it('refuses a reference-only type and an unknown one, naming the supported types', () => {
-    expect(() => backendModule('wireguard')).to.throw(FatalError, 'backend type "wireguard" is not supported by flannel-ts yet; supported: alloc, vxlan, host-gw, udp, extension');
-    expect(() => backendModule('bogus')).to.throw(FatalError, 'unknown backend type: "bogus" (Backend.Type in the network config); supported: alloc, vxlan, host-gw, udp, extension');
+    expect(() => backendModule('ipip')).to.throw(FatalError, 'backend type "ipip" is not supported by flannel-ts yet; supported: alloc, vxlan, host-gw, udp, extension, wireguard');
+    expect(() => backendModule('bogus')).to.throw(FatalError, 'unknown backend type: "bogus" (Backend.Type in the network config); supported: alloc, vxlan, host-gw, udp, extension, wireguard');
     expect(findBackendModule('bogus')).to.equal(undefined);
   });
 
@@ -47,5 +47,18 @@ describe('flanneld: the backend modules', () => {
     expect(backendModule('host-gw').leaseDataValidator(vxlanNetworkConfig())).to.equal(null);
     expect(backendModule('udp').leaseDataValidator(vxlanNetworkConfig())).to.equal(null);
     expect(backendModule('vxlan').vtepMac?.(good)).to.equal('0a:00:00:00:00:02');
+  });
+
+  it("wireguard's lease-data check wants a 32-byte base64 PublicKey and a u16 Port, naming the field", () => {
+    const validate = backendModule('wireguard').leaseDataValidator(vxlanNetworkConfig());
+    const lease = remoteLease('10.244.2.0/24', '198.18.0.2', '0a:00:00:00:00:02');
+    const key = Buffer.alloc(32, 7).toString('base64');
+    const withData = (d: unknown): typeof lease => ({ ...lease, attrs: { ...lease.attrs, backendType: 'wireguard', backendData: d } });
+    const check = (d: unknown): string | null => validate!(withData(d).attrs, withData(d));
+    expect(check({ PublicKey: key, Port: 51820 })).to.equal(null);
+    expect(check({ PublicKey: key })).to.equal(null); // flannel before Mar 2025: our own port applies
+    expect(check({ PublicKey: 'abc', Port: 51820 })).to.equal('BackendData.PublicKey is not the base64 of a 32-byte key: "abc"');
+    expect(check({ PublicKey: key, Port: 70000 })).to.equal('BackendData.Port must be an integer in 0..65535, got 70000');
+    expect(check(undefined)).to.equal('BackendData is not a JSON object: missing');
   });
 });

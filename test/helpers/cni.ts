@@ -160,7 +160,12 @@ function pluginEnv(command: CniCommand, opts: CniRunOptions): NodeJS.ProcessEnv 
 }
 
 /** `unshare` + mounts giving the plugin the node's own /run/flannel and /var/lib (see the header). */
-function privateMounts(root: string): string[] {
+/**
+ * argv prefix that runs a command with `<root>/run` mounted over /run (and `<root>/var/lib` over
+ * /var/lib) in a private mount namespace, /run/netns still shared: a simulated host's own /run/flannel
+ * and /var/run/wireguard. Nothing propagates back to the root mount namespace.
+ */
+export function privateMounts(root: string): string[] {
   const script = [
     'set -e',
     'mkdir -p "$R/run/netns" "$R/run/flannel" "$R/var/lib/cni"',

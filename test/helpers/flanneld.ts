@@ -4,6 +4,7 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { privateMounts } from './cni.js';
 import { startEtcd, type EtcdInstance } from './etcd.js';
 import { TestBed } from './netns.js';
 
@@ -28,7 +29,8 @@ export class FlanneldProcess {
 
   /**
    * Starts `flanneld --etcd-endpoints=http://198.18.0.254:2379 --iface=eth0 --subnet-file=… <args>` on
-   * host `i`; with `{ etcd: false }` without --etcd-endpoints (kube mode passes its own flags in `args`).
+   * host `i`; with `{ etcd: false }` without --etcd-endpoints (kube mode passes its own flags in `args`);
+   * with `{ root }` inside a private mount namespace whose /run is `<root>/run` (cni.ts privateMounts).
    */
   constructor(
     bed: TestBed,
@@ -36,10 +38,11 @@ export class FlanneldProcess {
     readonly subnetFile: string,
     args: readonly string[] = [],
     env: NodeJS.ProcessEnv = {},
-    opts: { etcd?: boolean } = {},
+    opts: { etcd?: boolean; root?: string } = {},
   ) {
     const envArgs = Object.entries(env).map(([k, v]) => `${k}=${v}`);
     this.child = bed.spawn(bed.host(host), [
+      ...(opts.root ? privateMounts(opts.root) : []),
       'env',
       ...envArgs,
       `FLANNELD_NODE=${process.execPath}`,

@@ -21,7 +21,9 @@
 //                                a pod namespace `${prefix}-<name>` with eth0 on a bridge cni0 of host i
 //                                (created with the gateway address on first use); returns the namespace
 //   bed.spawn(ns, argv)          starts a long-running process inside the namespace; killed by destroy()
-//   await bed.destroy()          kills spawned processes (by PID) and deletes every namespace; idempotent
+//   await bed.destroy()          kills spawned processes (by PID), then every process still inside its
+//                                namespaces (`ip netns pids`: daemons a spawned process left behind,
+//                                like wireguard-go), and deletes every namespace; idempotent
 //   await TestBed.single(tag)    one bare namespace `${prefix}` with lo up (for contract tests)
 // Also: `netnsPath(name)` gives /run/netns/<name>; `removeNamespaces(prefix)` deletes leftovers.
 import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
@@ -37,6 +39,7 @@ function installExitHook(): void {
   exitHookInstalled = true;
   process.on('exit', () => {
     for (const c of children) if (c.pid && c.exitCode === null) tryKill(c.pid);
+    for (const ns of live) for (const pid of pidsInSync(ns)) tryKill(pid);
     for (const ns of live) {
       try {
         execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
@@ -52,6 +55,15 @@ function tryKill(pid: number): void {
     process.kill(pid, 'SIGKILL');
   } catch {
     /* already exited */
+  }
+}
+
+/** PIDs of the processes inside namespace `ns` (none when it is gone). */
+function pidsInSync(ns: string): number[] {
+  try {
+    return execFileSync('ip', ['netns', 'pids', ns], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).split('\n').filter(Boolean).map(Number);
+  } catch {
+    return [];
   }
 }
 
@@ -191,6 +203,7 @@ export class TestBed {
   async destroy(): Promise<void> {
     for (const c of this.procs) if (c.pid) tryKill(c.pid);
     this.procs.clear();
+    for (const ns of this.own) for (const pid of pidsInSync(ns)) tryKill(pid);
     for (const ns of this.own.splice(0).reverse()) {
       await run('ip', ['netns', 'del', ns]).catch(() => undefined);
       live.delete(ns);

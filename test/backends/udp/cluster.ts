@@ -50,6 +50,8 @@ export class Cluster {
   readonly daemons = new Map<number, FlanneldProcess>();
   readonly podIP = new Map<number, string>();
   private cniPath: string[] = [];
+  /** Each flanneld runs with its node's own /run (privateMounts): wireguard-go's socket directory is per host. */
+  privateRun = false;
 
   private constructor(
     readonly bed: TestBed,
@@ -65,6 +67,7 @@ export class Cluster {
       const etcd = await startEtcd({ netns: bed.sw, listenHost: '198.18.0.254' });
       c = new Cluster(bed, etcd, await mkdtemp(join(tmpdir(), `fl-${o.tag}-`)));
       c.cniPath = await flannelCniPath(c.tmp);
+      c.privateRun = String(o.backend.Type).toLowerCase() === 'wireguard';
       await etcd.etcdctl(['put', '/coreos.com/network/config', JSON.stringify({ Network: '10.244.0.0/16', Backend: o.backend })]);
       for (let i = 1; i <= o.hosts; i++) await c.startHost(i);
       for (let i = 1; i <= o.hosts; i++) await c.addPod(i);
@@ -89,7 +92,9 @@ export class Cluster {
   }
 
   async startHost(i: number): Promise<FlanneldProcess> {
-    const d = new FlanneldProcess(this.bed, i, join(this.nodeRoot(i), 'run/flannel/subnet.env'));
+    // <root>/run/flannel/subnet.env is /run/flannel/subnet.env in the private view, and the same file outside it.
+    const file = join(this.nodeRoot(i), 'run/flannel/subnet.env');
+    const d = new FlanneldProcess(this.bed, i, file, [], {}, this.privateRun ? { root: this.nodeRoot(i) } : {});
     this.daemons.set(i, d);
     await d.waitForSubnetEnv();
     return d;

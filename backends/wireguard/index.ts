@@ -1,0 +1,34 @@
+// The wireguard backend as a module (backends/module.ts); the design note is in backend.ts. Another
+// host's lease must carry a usable BackendData (BackendV6Data with IPv6): a 32-byte base64 PublicKey
+// and a Port in 0..65535.
+import type { BackendModule } from '../module.js';
+import { decodeLeaseData } from './lease-data.js';
+
+export const wireguard: BackendModule = {
+  type: 'wireguard',
+  async create(ctx, deps) {
+    const [{ createWireguardBackend }, { openWireGuard }] = await Promise.all([import('./backend.js'), import('../../native/wireguard.js')]);
+    return createWireguardBackend(ctx, deps.native(), openWireGuard());
+  },
+  leaseDataValidator(config) {
+    return (attrs, lease) => {
+      const checks: Array<[unknown, 'BackendData' | 'BackendV6Data']> = [];
+      if (config.enableIPv4) checks.push([attrs.backendData, 'BackendData']);
+      if (config.enableIPv6 && lease.ipv6Subnet) checks.push([attrs.backendV6Data, 'BackendV6Data']);
+      for (const [raw, field] of checks) {
+        const d = decodeLeaseData(raw, field);
+        if (typeof d === 'string') return d;
+      }
+      return null;
+    };
+  },
+  async diagnose(input) {
+    const [{ checkWireguard }, { openWireGuard }] = await Promise.all([import('./diagnose.js'), import('../../native/wireguard.js')]);
+    const wg = openWireGuard();
+    try {
+      return await checkWireguard(input, wg);
+    } finally {
+      wg.close();
+    }
+  },
+};

@@ -40,7 +40,8 @@ describe('wireguard: flanneld with wireguard-go on three hosts, pods via the CNI
   const leaseValue = async (i: number): Promise<string> =>
     (await etcd.etcdctl(['get', `/coreos.com/network/subnets/${subnet.get(i)!.replace('/', '-')}`, '--print-value-only'])).trim();
   const wgPid = async (i: number): Promise<number> => Number((await readFile(join(root(i), 'run/wireguard/flannel-wg.pid'), 'utf8')).trim());
-  const peers = async (i: number): Promise<string> => hostSh(i, 'wg show flannel-wg allowed-ips');
+  /** `wg show flannel-wg allowed-ips`, lines sorted (wireguard-go lists peers in no fixed order). */
+  const peers = async (i: number): Promise<string> => (await hostSh(i, 'wg show flannel-wg allowed-ips')).trim().split('\n').sort().join('\n');
 
   function start(i: number): FlanneldProcess {
     const d = new FlanneldProcess(bed, i, join(root(i), 'run/flannel/subnet.env'), [], {}, { root: root(i) });

@@ -7,7 +7,7 @@ import type { NetworkConfig } from '../subnet-lease/config.js';
 import type { Lease } from '../subnet-lease/lease.js';
 import type { LeaseDataValidator } from '../subnet-lease/acceptance.js';
 import type { Backend, BackendContext, ExternalInterface } from './backend.js';
-import { formatIP4 } from '../common/ip.js';
+import { formatIP4, formatIP6 } from '../common/ip.js';
 
 /** What a backend may need besides its context; `native()` opens the kernel layer on first use. */
 export interface BackendDeps {
@@ -48,6 +48,38 @@ export interface BackendModule {
   diagnose(input: CheckInput): Promise<Finding[]>;
   /** The VTEP MAC another host's lease of this type carries, for diagnose's lease list ('(invalid)' when unreadable). */
   vtepMac?(lease: Lease): string;
+  /**
+   * Where flanneld's peer probes (issue 16) go for another host's lease: an address the peer's kernel
+   * answers, reached through this backend's data path. Without it the probes go to the public IP on
+   * the underlay. null: this lease cannot be probed (no address of a family in use).
+   */
+  probeTarget?(lease: Lease, config: NetworkConfig): ProbeTarget | null;
+  /** What to set when only `works`-byte packets pass (the path-MTU warning), e.g. the backend's MTU option. */
+  mtuAdvice?(works: number, family: 4 | 6, config: NetworkConfig): string;
+}
+
+/** A probe address and how it is reached ("through flannel.1"), for the probe's messages. */
+export interface ProbeTarget {
+  address: string;
+  family: 4 | 6;
+  path: string;
+}
+
+/**
+ * The overlay address of a lease (its subnet's network address, which the peer's flannel device holds):
+ * the IPv4 one when IPv4 is in use, else the IPv6 one. `device(family)` names the device it goes through.
+ */
+export function overlayProbeTarget(lease: Lease, config: NetworkConfig, device: (family: 4 | 6) => string): ProbeTarget | null {
+  if (config.enableIPv4) return { address: formatIP4(lease.subnet.ip), family: 4, path: `through ${device(4)}` };
+  if (config.enableIPv6 && lease.ipv6Subnet) return { address: formatIP6(lease.ipv6Subnet.ip), family: 6, path: `through ${device(6)}` };
+  return null;
+}
+
+/** The public address of a lease on the underlay, of the family in use. */
+export function underlayProbeTarget(lease: Lease, config: NetworkConfig): ProbeTarget | null {
+  if (config.enableIPv4 && lease.attrs.publicIP !== 0) return { address: formatIP4(lease.attrs.publicIP), family: 4, path: 'on the underlay' };
+  if (config.enableIPv6 && lease.attrs.publicIPv6 !== null) return { address: formatIP6(lease.attrs.publicIPv6), family: 6, path: 'on the underlay' };
+  return null;
 }
 
 /** "(lease 10.244.3.0/24 of 198.18.0.3)" */

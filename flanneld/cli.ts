@@ -51,6 +51,10 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv): Pars
   for (const name of fromEnv) setBy[name] = 'env';
   const flags = toFlags(applySpecs(scan.values));
   checkRenewMargin(flags, setBy['subnet-lease-renew-margin']);
+  if (flags.peerProbeInterval < 0) {
+    const where = setBy['peer-probe-interval'] === 'env' ? ` (from ${envName('peer-probe-interval')})` : '';
+    throw new FlagError(`invalid peer-probe-interval ${flags.peerProbeInterval}${where}: a number of seconds, or 0 to turn the peer probes off`, 'peer-probe-interval', String(flags.peerProbeInterval));
+  }
   return { kind: 'run', flags, setBy: Object.freeze(setBy), warnings: Object.freeze(warnings) };
 }
 
@@ -156,6 +160,7 @@ function toFlags(o: Record<string, unknown>): Flags {
     ipBlackholeRoute: bool(o, 'ip-blackhole-route'),
     netConfigPath: str(o, 'net-config-path'),
     setNodeNetworkUnavailable: bool(o, 'set-node-network-unavailable'),
+    peerProbeInterval: int(o, 'peer-probe-interval'),
     v: int(o, 'v'),
     vmodule: str(o, 'vmodule'),
     logBacktraceAt: str(o, 'log_backtrace_at'),

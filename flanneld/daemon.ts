@@ -28,6 +28,16 @@ import { FlannelMetrics } from './metrics.js';
 import { notifyReady } from './notify.js';
 import { TrafficManager } from './traffic/manager.js';
 import { BlackholeRoutes } from './blackhole.js';
+import { PeerProbes } from './probe/peers.js';
+import { peerDocument, summarize, type StatusDocument } from './probe/status.js';
+import { IcmpEcho } from '../native/icmp.js';
+import { formatIP4, formatIP6 } from '../common/ip.js';
+import { readVersion } from './cli.js';
+
+let version: string | null = null;
+function daemonVersion(): string {
+  return (version ??= readVersion());
+}
 import { previousTargets, trafficTargets } from './traffic/targets.js';
 
 export interface DaemonOptions {
@@ -103,6 +113,11 @@ class Readiness {
 class StoreStatus {
   private since: Date | null = null;
   private why = '';
+  /** When the last batch of lease events arrived (ms), for /status. */
+  lastEvent: number | null = null;
+  get connected(): boolean {
+    return this.since === null;
+  }
   interrupted(why: string): void {
     this.since ??= new Date();
     this.why = why;
@@ -127,6 +142,11 @@ class Daemon {
   private native: Native | undefined;
   /** --ip-blackhole-route: the blackhole route of our subnet (null when the flag is off). */
   private blackhole: BlackholeRoutes | null = null;
+  /** The peer probes (null with --peer-probe-interval=0, and until the network config is known). */
+  private probes: PeerProbes | null = null;
+  private echo: IcmpEcho | null = null;
+  /** What /status says about this host, filled in as start-up goes. */
+  private readonly shown: { lease: Lease | null; backend: string | null; mtu: number | null } = { lease: null, backend: null, mtu: null };
 
   constructor(
     private readonly o: DaemonOptions,
@@ -134,15 +154,60 @@ class Daemon {
     private readonly metrics: FlannelMetrics,
     private readonly tracker: EventTracker,
     private readonly previous: PreviousSubnets | null,
-    storeStatus: StoreStatus,
+    private readonly storeStatus: StoreStatus,
   ) {
     this.logger = o.log('flanneld');
     this.accepting = acceptingStore(parts.store, () => this.acceptRules(), metrics, o.log('accept'));
-    this.store = meteredStore(this.accepting, metrics, tracker);
+    this.store = meteredStore(this.accepting, metrics, tracker, (batch) => {
+      storeStatus.lastEvent = Date.now();
+      this.probes?.apply(batch);
+    });
     this.readiness = new Readiness(metrics);
     const { healthzIP: host, healthzPort: port } = o.flags;
-    this.health = port > 0 ? new HealthServer({ host, port, isReady: () => this.readiness.ready, degraded: () => storeStatus.describe(), metrics: metrics.registry, logger: o.log('healthz') }) : null;
+    this.health =
+      port > 0
+        ? new HealthServer({
+            host,
+            port,
+            isReady: () => this.readiness.ready,
+            degraded: () => storeStatus.describe(),
+            metrics: metrics.registry,
+            status: () => this.status(),
+            logger: o.log('healthz'),
+          })
+        : null;
   }
+
+  /** The /status document. */
+  private status(): StatusDocument {
+    const { lease, backend, mtu } = this.shown;
+    const peers = (this.probes?.status() ?? []).map(peerDocument);
+    return {
+      version: daemonVersion(),
+      time: new Date().toISOString(),
+      ready: this.readiness.ready,
+      lease: lease && {
+        subnet: this.shownConfig?.enableIPv4 === false ? null : lease.subnet.toString(),
+        ipv6Subnet: lease.ipv6Subnet?.toString() ?? null,
+        publicIP: lease.attrs.publicIP === 0 ? null : formatIP4(lease.attrs.publicIP),
+        publicIPv6: lease.attrs.publicIPv6 === null ? null : formatIP6(lease.attrs.publicIPv6),
+        expiration: lease.expiration?.toISOString() ?? null,
+      },
+      backend,
+      mtu,
+      store: {
+        name: this.parts.store.name,
+        connected: this.storeStatus.connected,
+        degraded: this.storeStatus.describe(),
+        lastEvent: this.storeStatus.lastEvent === null ? null : new Date(this.storeStatus.lastEvent).toISOString(),
+        leasesKnown: this.metrics.leasesKnown.get(),
+      },
+      probes: { enabled: this.o.flags.peerProbeInterval > 0, intervalSeconds: this.o.flags.peerProbeInterval },
+      peers,
+      summary: summarize(peers),
+    };
+  }
+  private shownConfig: NetworkConfig | null = null;
 
   /** etcd mode takes back the previous run's subnet: say when it cannot, and why (as the reference does). */
   private warnUnusablePrevious(config: NetworkConfig): void {
@@ -167,12 +232,30 @@ class Daemon {
       this.logger.warn('the network config has no "Backend": using vxlan, as Flannel documents (the reference code would use udp)');
     }
     const mod = backendModule(config.backendType);
+    this.shownConfig = config;
+    this.shown.backend = config.backendType;
     this.rules = rulesFor(config, !this.o.flags.kubeSubnetMgr, mod.leaseDataValidator(config));
+    if (this.o.flags.peerProbeInterval > 0) {
+      // Made before the backend starts its lease watch, so that the probes see the first listing too.
+      this.echo = new IcmpEcho();
+      const echo = this.echo;
+      this.probes = new PeerProbes({
+        module: mod,
+        config,
+        intervalSeconds: this.o.flags.peerProbeInterval,
+        echo: (address, size, timeoutMs) => echo.echo(address, size, timeoutMs),
+        logger: log('probe'),
+      });
+      const probes = this.probes;
+      this.metrics.peers.renderFrom(() => probes.renderMetrics());
+    }
     this.warnUnusablePrevious(config);
     if (!config.enableNFTables) await requireBrNetfilter();
     const extIface = await this.externalInterface(config);
     const backend = await mod.create({ store: this.store, extIface, logger: log(`backend-${config.backendType}`) }, { native: this.nativeLayer });
     const network = await backend.registerNetwork(config, signal);
+    this.shown.lease = network.lease;
+    this.shown.mtu = network.mtu;
     if (network.samples) this.metrics.backend.collectFrom(() => network.samples?.() ?? []);
     const traffic = await this.setUpTraffic(config, network.lease);
     if (this.o.flags.ipBlackholeRoute) {
@@ -237,10 +320,17 @@ class Daemon {
       }),
     ]);
     await notifyReady(process.env, this.logger);
-    await running;
+    this.probes?.start(network.mtu);
+    try {
+      await running;
+    } finally {
+      this.probes?.stop();
+      this.echo?.close();
+    }
   }
 
   private async leaseChanged(config: NetworkConfig, network: Network, traffic: TrafficManager, lease: Lease): Promise<void> {
+    this.shown.lease = lease;
     network.leaseChanged?.(lease);
     await traffic.setUp(trafficTargets(config, lease));
     await this.blackhole?.setUp(ownSubnets(config, lease));

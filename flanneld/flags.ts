@@ -57,6 +57,7 @@ export const FLAG_SPECS = [
   { name: 'ip-blackhole-route', kind: 'bool', default: false, usage: 'keep a blackhole route for the own subnet (Canal, where no bridge exists)' },
   { name: 'net-config-path', kind: 'string', default: '/etc/kube-flannel/net-conf.json', usage: 'path to the network configuration file (kube mode)' },
   { name: 'set-node-network-unavailable', kind: 'bool', default: true, usage: 'in kube mode, set the node condition NetworkUnavailable=False once ready' },
+  { name: 'peer-probe-interval', kind: 'int', default: 5, usage: 'flannel-ts only: probe every other host through the overlay this often, in seconds (at most 50 probes/s in all; 0 disables)' },
   { name: 'v', kind: 'int', default: 0, usage: 'number for the log level verbosity (0 to 10)' },
   { name: 'vmodule', kind: 'string', default: '', usage: 'comma-separated list of pattern=N settings for file-filtered logging' },
   { name: 'log_backtrace_at', kind: 'string', default: '', usage: 'when logging hits line file:N, emit a stack trace' },
@@ -105,6 +106,8 @@ export interface Flags {
   readonly ipBlackholeRoute: boolean;
   readonly netConfigPath: string;
   readonly setNodeNetworkUnavailable: boolean;
+  /** Seconds between probes of each peer; 0: no probes. */
+  readonly peerProbeInterval: number;
   readonly v: number;
   readonly vmodule: string;
   readonly logBacktraceAt: string;
@@ -122,7 +125,7 @@ export const FLAG_FIELDS: Readonly<Record<Exclude<FlagName, 'version'>, keyof Fl
   'kube-api-url': 'kubeApiUrl', 'kube-annotation-prefix': 'kubeAnnotationPrefix', 'kubeconfig-file': 'kubeconfigFile',
   'healthz-ip': 'healthzIP', 'healthz-port': 'healthzPort', 'iptables-resync': 'iptablesResync',
   'iptables-forward-rules': 'iptablesForwardRules', 'ip-blackhole-route': 'ipBlackholeRoute',
-  'net-config-path': 'netConfigPath', 'set-node-network-unavailable': 'setNodeNetworkUnavailable', v: 'v',
+  'net-config-path': 'netConfigPath', 'set-node-network-unavailable': 'setNodeNetworkUnavailable', 'peer-probe-interval': 'peerProbeInterval', v: 'v',
   vmodule: 'vmodule', log_backtrace_at: 'logBacktraceAt', 'log-format': 'logFormat',
 };
 

@@ -14,6 +14,8 @@ export interface HealthOptions {
   /** A line /readyz adds (still 200) when a part is degraded, e.g. the lease watch reconnecting; null when none. */
   degraded?: () => string | null;
   metrics?: MetricsRegistry;
+  /** /status: the daemon's state as JSON (flanneld status reads it); 404 when absent. */
+  status?: () => unknown;
   logger: Logger;
 }
 
@@ -66,6 +68,7 @@ export class HealthServer {
       const degraded = this.o.degraded?.();
       return send(res, 200, TEXT, degraded ? `flanneld is ready\n${degraded}` : 'flanneld is ready');
     }
+    if (path === '/status' && this.o.status) return send(res, 200, 'application/json', `${JSON.stringify(this.o.status(), null, 2)}\n`);
     if (path === '/metrics' && this.o.metrics) return send(res, 200, METRICS_CONTENT_TYPE, this.o.metrics.render());
     res.setHeader('X-Content-Type-Options', 'nosniff');
     send(res, 404, TEXT, '404 page not found\n');

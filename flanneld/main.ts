@@ -12,6 +12,8 @@ import { SUPPORTED_FLAGS, unsupportedFlags } from './unsupported.js';
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
   // `flanneld diagnose …`: the read-only check of leases against the kernel (flanneld/diagnose/).
   if (argv[0] === 'diagnose') return diagnoseMain(argv.slice(1), env);
+  // `flanneld status …`: a running daemon's view of its peers, read from its /status (flanneld/probe/).
+  if (argv[0] === 'status') return (await import('./probe/status-cli.js')).statusMain(argv.slice(1), env);
   const parsed = commandLine(() => parseArgs(argv, env), { command: 'flanneld', badUsageExit: 1 });
   if (parsed.kind === 'exit') return parsed.code;
   const { flags } = parsed;

@@ -130,7 +130,7 @@ function publicIPsOf(l: Lease): string[] {
 }
 
 /** The store, counting lease events (and leases known) and failed requests. */
-export function meteredStore(store: LeaseStore, m: FlannelMetrics, tracker: EventTracker): LeaseStore {
+export function meteredStore(store: LeaseStore, m: FlannelMetrics, tracker: EventTracker, onBatch?: (batch: readonly LeaseEvent[]) => void): LeaseStore {
   const counted = async <T>(operation: string, p: Promise<T>, signal: AbortSignal): Promise<T> => {
     try {
       return await p;
@@ -162,6 +162,7 @@ export function meteredStore(store: LeaseStore, m: FlannelMetrics, tracker: Even
       async *[Symbol.asyncIterator]() {
         for await (const batch of store.watchLeases(ownSubnet, signal)) {
           tracker.noteEvents(batch);
+          onBatch?.(batch);
           yield batch;
         }
       },

@@ -121,6 +121,18 @@ export class SampleCollector implements Metric {
   }
 }
 
+/** Families rendered by a callback at render time (the peer probes': one series per current peer). */
+export class RenderedFamilies implements Metric {
+  private source: () => string[] = () => [];
+  constructor(readonly name: string) {}
+  renderFrom(source: () => string[]): void {
+    this.source = source;
+  }
+  render(): string[] {
+    return this.source();
+  }
+}
+
 export class MetricsRegistry {
   private readonly metrics: Metric[] = [];
   register<T extends Metric>(m: T): T {
@@ -169,6 +181,8 @@ export class FlannelMetrics {
   );
   /** The backend's own counters (flannel_udp_* with the udp backend); empty for the others. */
   readonly backend = this.r.register(new SampleCollector('flannel_backend_samples'));
+  /** flannel_peer_*: the peer probes (flanneld/probe/), when --peer-probe-interval is not 0. */
+  readonly peers = this.r.register(new RenderedFamilies('flannel_peer'));
   readonly ready = this.r.register(new Gauge('flannel_ready', '1 once the rules are in place and subnet.env is written (as /readyz)'));
   readonly startTime = this.r.register(new Gauge('process_start_time_seconds', 'start time of the process since the Unix epoch, in seconds'));
   readonly rss = this.r.register(new Gauge('process_resident_memory_bytes', 'resident memory size in bytes', () => process.memoryUsage.rss()));

@@ -15,7 +15,15 @@ export interface RawMonitor {
   close(): void;
 }
 
+export interface RawIcmpSocket {
+  /** One echo request whose IP packet is `size` bytes; throws the errno (EMSGSIZE: larger than the route's MTU). */
+  send(address: string, seq: number, size: number): void;
+  close(): void;
+}
+
 export interface RawAddon {
+  /** Replies arrive as 24-byte records: seq u16 LE, family, pad, 16 address bytes, ICMP length u32 LE. */
+  IcmpSocket: new (family: 4 | 6, ident: number, cb: (err: Error | null, replies: Buffer | null) => void) => RawIcmpSocket;
   NlSocket: new (netnsPath: string) => RawSocket;
   NlMonitor: new (netnsPath: string, groups: number, cb: (err: Error | null, datagram: Buffer | null) => void) => RawMonitor;
   writeSysctl(netnsPath: string, key: string, value: string): void;

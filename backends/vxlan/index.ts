@@ -1,5 +1,5 @@
 // The vxlan backend as a module (backends/module.ts); the design note is in backend.ts.
-import type { BackendModule } from '../module.js';
+import { overlayProbeTarget, type BackendModule } from '../module.js';
 import { parseVxlanConfig, type VxlanConfig } from './config.js';
 import { decodeLeaseData } from './lease-data.js';
 import { validateLeaseData } from './lease-check.js';
@@ -22,6 +22,20 @@ export const vxlan: BackendModule = {
   async diagnose(input) {
     const { checkVxlan } = await import('./diagnose.js');
     return checkVxlan(input);
+  },
+  probeTarget(lease, config) {
+    let vni = 1;
+    try {
+      vni = parseVxlanConfig(config.backend).vni;
+    } catch {
+      // create() names the bad field; the daemon never gets this far
+    }
+    return overlayProbeTarget(lease, config, (family) => (family === 4 ? `flannel.${vni}` : `flannel-v6.${vni}`));
+  },
+  mtuAdvice(works, family) {
+    // The backend's MTU option is the underlay's: the device gets it minus the encapsulation (50 / 70).
+    const overhead = family === 4 ? 50 : 70;
+    return `Set "MTU": ${works + overhead} in the vxlan Backend config (the device and the pods then get ${works})`;
   },
   vtepMac(lease) {
     const d = decodeLeaseData(lease.attrs.backendData);

@@ -81,6 +81,7 @@ Napi::Value TxChecksum(const Napi::CallbackInfo& info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitNlSocket(env, exports);
   InitNlMonitor(env, exports);
+  InitIcmp(env, exports);
   InitUdp(env, exports);
   exports.Set("writeSysctl", Napi::Function::New(env, WriteSysctl));
   exports.Set("txChecksum", Napi::Function::New(env, TxChecksum));

@@ -8,6 +8,8 @@ namespace flannel {
 
 Napi::Object InitNlSocket(Napi::Env env, Napi::Object exports);
 Napi::Object InitNlMonitor(Napi::Env env, Napi::Object exports);
+// icmp.cc: the raw ICMP socket of the peer probes.
+Napi::Object InitIcmp(Napi::Env env, Napi::Object exports);
 
 // Opens a NETLINK_ROUTE socket inside `netns` (empty: the calling thread's namespace) bound to the
 // multicast `groups`. Returns the fd, or -1 with `err`/`syscall` set.

@@ -43,6 +43,7 @@ describe('flanneld flags', () => {
       healthzIP: '0.0.0.0', healthzPort: 0,
       iptablesResync: 5, iptablesForwardRules: true, ipBlackholeRoute: false,
       netConfigPath: '/etc/kube-flannel/net-conf.json', setNodeNetworkUnavailable: true,
+      peerProbeInterval: 5,
       v: 0, vmodule: '', logBacktraceAt: '', logFormat: 'text',
     });
     expect(r.setBy).to.deep.equal({});
@@ -129,6 +130,17 @@ describe('flanneld flags', () => {
       expect(e.flag).to.equal('subnet-lease-renew-margin');
     }
     expect(flagError([], { FLANNELD_SUBNET_LEASE_RENEW_MARGIN: '1440' }).message).to.contain('FLANNELD_SUBNET_LEASE_RENEW_MARGIN');
+  });
+
+  it('takes --peer-probe-interval in seconds (0: off), also as FLANNELD_PEER_PROBE_INTERVAL, and refuses a negative one', () => {
+    expect(flags(['--peer-probe-interval=0']).peerProbeInterval).to.equal(0);
+    expect(flags(['--peer-probe-interval', '30']).peerProbeInterval).to.equal(30);
+    expect(flags([], { FLANNELD_PEER_PROBE_INTERVAL: '2' }).peerProbeInterval).to.equal(2);
+    const e = flagError(['--peer-probe-interval=-1']);
+    expect(e.message).to.equal('invalid peer-probe-interval -1: a number of seconds, or 0 to turn the peer probes off');
+    expect(e.flag).to.equal('peer-probe-interval');
+    expect(flagError([], { FLANNELD_PEER_PROBE_INTERVAL: '-3' }).message).to.contain('(from FLANNELD_PEER_PROBE_INTERVAL)');
+    expect(flagError(['--peer-probe-interval=1.5']).message).to.contain('-peer-probe-interval');
   });
 
   it('rejects an unknown flag with Go\'s text', () => {

@@ -129,7 +129,7 @@ describe('flags for the start-up log line', () => {
     expect(meta['etcd-username']).to.equal('bob');
     expect(meta['etcd-endpoints']).to.deep.equal(['https://bob:<redacted>@e1:2379', 'https://e2:2379']);
     expect(meta['subnet-lease-renew-margin']).to.equal(60);
-    expect(Object.keys(meta)).to.have.length(31);
+    expect(Object.keys(meta)).to.have.length(32);
     expect(JSON.stringify(meta)).not.to.contain('pa55');
   });
 

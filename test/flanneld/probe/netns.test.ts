@@ -144,6 +144,8 @@ function probeSuite(backend: 'vxlan' | 'host-gw', overhead: number): void {
         expect(text).to.contain(`flannel_peer_path_mtu_ok{peer_subnet="${subnets[2]}",public_ip="198.18.0.3"} 0`);
         expect(text).to.contain(`flannel_peer_path_mtu_ok{peer_subnet="${subnets[1]}",public_ip="198.18.0.2"} 1`);
         const r = await statusCommand(cluster, 1, []);
+        // FLANNEL_TEST_SHOW=1 prints what an operator would see (the README's example comes from here).
+        if (process.env.FLANNEL_TEST_SHOW) console.log(`${r.stdout}\n${warning}`);
         expect(r.stdout).to.contain(`TOO SMALL: ${full} lost, ${works} pass`).and.contain('1 with a path-MTU problem');
       } finally {
         await cluster.bed.ip(cluster.bed.sw, 'link', 'set', 'sw3', 'mtu', '1500');

@@ -16,7 +16,8 @@ export interface RawMonitor {
 }
 
 export interface RawAddon {
-  NlSocket: new (netnsPath: string) => RawSocket;
+  /** `protocol`: NETLINK_ROUTE (0) unless given; the WireGuard data path passes NETLINK_GENERIC (16). */
+  NlSocket: new (netnsPath: string, protocol?: number) => RawSocket;
   NlMonitor: new (netnsPath: string, groups: number, cb: (err: Error | null, datagram: Buffer | null) => void) => RawMonitor;
   writeSysctl(netnsPath: string, key: string, value: string): void;
   txChecksum(netnsPath: string, ifname: string, set: -1 | 0 | 1): boolean;

@@ -8,7 +8,7 @@ export const wireguard: BackendModule = {
   type: 'wireguard',
   async create(ctx, deps) {
     const [{ createWireguardBackend }, { openWireGuard }] = await Promise.all([import('./backend.js'), import('../../native/wireguard.js')]);
-    return createWireguardBackend(ctx, deps.native(), openWireGuard());
+    return createWireguardBackend(ctx, deps.native(), await openWireGuard());
   },
   leaseDataValidator(config) {
     return (attrs, lease) => {
@@ -24,7 +24,7 @@ export const wireguard: BackendModule = {
   },
   async diagnose(input) {
     const [{ checkWireguard }, { openWireGuard }] = await Promise.all([import('./diagnose.js'), import('../../native/wireguard.js')]);
-    const wg = openWireGuard();
+    const wg = await openWireGuard({ probeLink: false });
     try {
       return await checkWireguard(input, wg);
     } finally {

@@ -44,7 +44,13 @@ export async function openKernelWireGuard(opts: KernelOptions = {}): Promise<Ker
     await genl.close();
     throw e;
   }
-  const rt = openRtnetlink(netns);
+  let rt: Transport;
+  try {
+    rt = openRtnetlink(netns);
+  } catch (e) {
+    await genl.close();
+    throw e;
+  }
   return new KernelWireGuard(addon, netns, genl, rt, familyId, opts.why ?? `kernel WireGuard (generic netlink family ${WG_GENL_NAME})`);
 }
 
@@ -129,6 +135,11 @@ export class KernelWireGuard implements WireGuard {
     }
   }
 
+  /**
+   * Sends `change` as one batch of SET_DEVICE messages (several for a large peer list, see
+   * wg-netlink.ts). Like `wg`, that is not atomic: when message k fails, the ones before it stay
+   * applied; the backend's next pass compares the device with what it wants and puts the rest right.
+   */
   async configure(name: string, change: WgChange): Promise<void> {
     const ctx = `wireguard set ${checkIfName('wireguard set', name)}`;
     const answers = await this.genl.request(ctx, (w, next) => encodeSetDevice(w, this.familyId, name, change, next));

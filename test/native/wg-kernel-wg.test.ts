@@ -9,7 +9,8 @@ import { MsgWriter } from '../../native/netlink/writer.js';
 import { WG_MSG_LIMIT, encodeGetDevice, encodeSetDevice } from '../../native/wg-netlink.js';
 import { attrList, decodeDevice } from '../../native/wg-netlink-decode.js';
 import type { WgChange } from '../../native/wg-types.js';
-import { WG_GET, WG_LARGE, WG_SET } from './wg-capture/wg-golden-bytes.js';
+import { DUMP_REPLY } from './wg-capture/wg-dump-fixture.js';
+import { WG_GET, WG_LARGE, WG_SET, WG_SHOW_DUMP } from './wg-capture/wg-golden-bytes.js';
 import { largePeers } from './wg-capture/wg-golden-peers.js';
 
 const FAMILY = 0x1c; // the id the capture's shim gave the family
@@ -54,6 +55,23 @@ describe('kernel WireGuard codec: the bytes wireguard-tools sends for the same c
     const w = new MsgWriter();
     encodeGetDevice(w, FAMILY, 'flannel-wg', 1);
     expect(normalised(Buffer.from(w.bytes()))).to.deep.equal(wgMessages(WG_GET.messages));
+  });
+
+  it('reads a GET_DEVICE answer as `wg show flannel-wg dump` reads it', () => {
+    const dev = decodeDevice(splitMessages(DUMP_REPLY).filter((m) => m.type === FAMILY));
+    // wg's dump columns: device: private key, public key, port, fwmark; peer: public key, preshared key,
+    // endpoint, allowed IPs, latest handshake, rx, tx, keepalive. The public key of the device is not in
+    // WgDeviceState, and this device has no fwmark: both are taken from wg's output.
+    const [head, ...peerLines] = WG_SHOW_DUMP.trim().split('\n');
+    const [, publicKey, , fwmark] = head!.split('\t');
+    const none = (v: string | null): string => v ?? '(none)';
+    const ours = [
+      [none(dev.privateKey), publicKey, dev.listenPort, fwmark].join('\t'),
+      ...dev.peers.map((p) =>
+        [p.publicKey, none(p.presharedKey), none(p.endpoint), p.allowedIPs.join(',') || '(none)', p.lastHandshakeSec, p.rxBytes, p.txBytes, p.persistentKeepalive || 'off'].join('\t'),
+      ),
+    ];
+    expect(ours).to.deep.equal([head, ...peerLines]);
   });
 
   it("reads wg's split of 40 peers (one continued over messages) and sets the same with messages within the same limit", () => {

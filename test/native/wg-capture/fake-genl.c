@@ -1,7 +1,9 @@
 // LD_PRELOAD shim for capturing what `wg` (wireguard-tools, through libmnl) sends to the kernel's
 // WireGuard on a machine whose kernel has none. Its NETLINK_GENERIC socket becomes a local socket: the
-// CTRL_CMD_GETFAMILY for "wireguard" is answered with family id 0x1c, every other request with an ACK
-// (error 0), and each request is written as one hex line to $WG_CAPTURE. Nothing reaches the kernel.
+// CTRL_CMD_GETFAMILY for "wireguard" is answered with family id 0x1c, a dump request with the messages
+// in the hex file $WG_DUMP (their sequence numbers set to the request's) when it is given, every other
+// request with an ACK (error 0); each request is written as one hex line to $WG_CAPTURE. Nothing
+// reaches the kernel.
 // Build: cc -shared -fPIC -o fake-genl.so fake-genl.c -ldl
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -53,9 +55,27 @@ static void put_attr(unsigned short type, const void* data, unsigned short len) 
   reply_len += NLA_ALIGN(a->nla_len);
 }
 
+// The messages of $WG_DUMP, each with the request's sequence number; false without that file.
+static int dump_reply(const struct nlmsghdr* req) {
+  const char* path = getenv("WG_DUMP");
+  FILE* f = path ? fopen(path, "r") : NULL;
+  if (!f) return 0;
+  unsigned int byte;
+  while (reply_len < sizeof reply && fscanf(f, "%2x", &byte) == 1) reply[reply_len++] = (unsigned char)byte;
+  fclose(f);
+  for (size_t off = 0; off + NLMSG_HDRLEN <= reply_len;) {
+    struct nlmsghdr* h = (struct nlmsghdr*)(reply + off);
+    if (h->nlmsg_len < NLMSG_HDRLEN) break;
+    h->nlmsg_seq = req->nlmsg_seq;
+    off += NLMSG_ALIGN(h->nlmsg_len);
+  }
+  return 1;
+}
+
 static void answer(const struct nlmsghdr* req) {
   reply_len = 0;
   memset(reply, 0, sizeof reply);
+  if (req->nlmsg_type == FAKE_FAMILY && (req->nlmsg_flags & NLM_F_DUMP) == NLM_F_DUMP && dump_reply(req)) return;
   if (req->nlmsg_type == GENL_ID_CTRL) {
     struct nlmsghdr* h = (struct nlmsghdr*)reply;
     h->nlmsg_type = GENL_ID_CTRL;

@@ -24,7 +24,8 @@ export interface RawIcmpSocket {
 export interface RawAddon {
   /** Replies arrive as 24-byte records: seq u16 LE, family, pad, 16 address bytes, ICMP length u32 LE. */
   IcmpSocket: new (family: 4 | 6, ident: number, cb: (err: Error | null, replies: Buffer | null) => void) => RawIcmpSocket;
-  NlSocket: new (netnsPath: string) => RawSocket;
+  /** `protocol`: NETLINK_ROUTE (0) unless given; the WireGuard data path passes NETLINK_GENERIC (16). */
+  NlSocket: new (netnsPath: string, protocol?: number) => RawSocket;
   NlMonitor: new (netnsPath: string, groups: number, cb: (err: Error | null, datagram: Buffer | null) => void) => RawMonitor;
   writeSysctl(netnsPath: string, key: string, value: string): void;
   txChecksum(netnsPath: string, ifname: string, set: -1 | 0 | 1): boolean;

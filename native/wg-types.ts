@@ -2,8 +2,9 @@
 // userspace WireGuard (wireguard-go, configured over its UAPI socket with the cross-platform text
 // protocol). Keys cross this boundary as standard base64 (44 characters, as `wg` prints them and as
 // leases carry them); endpoints as "1.2.3.4:51820" or "[fd00::1]:51821"; allowed IPs as CIDR text.
-// Implemented by wg-userspace.ts (wireguard-go) and wg-fake.ts (in memory, for unit tests); one
-// contract suite (test/native/wg-contract.ts) holds both to the same behaviour.
+// Implemented by wg-kernel.ts (the kernel's WireGuard over generic netlink), wg-userspace.ts
+// (wireguard-go) and wg-fake.ts (in memory, for unit tests); one contract suite
+// (test/native/wg-contract.ts) holds them to the same behaviour; wireguard.ts picks kernel or userspace.
 
 /** Which implementation carries the packets. */
 export type WgDataPathKind = 'kernel' | 'userspace';
@@ -45,7 +46,7 @@ export interface WgChange {
   removePeers?: readonly string[];
 }
 
-/** A device went away without being asked to (its wireguard-go process exited, or the link was deleted). */
+/** A device went away without being asked to (its wireguard-go process exited, or its link was deleted). */
 export interface WgLostEvent {
   name: string;
   why: string;

@@ -10,13 +10,14 @@
 // cryptokey routing picks the peer by destination, so no per-host route, neighbour or FDB entry exists.
 // Pod traffic between hosts leaves only as UDP to the WireGuard port.
 //
-// The data path sits behind native/wg-types.ts: the kernel's WireGuard would be configured over
-// generic netlink; where the module is missing (and, for now, also where it is present) it is
-// wireguard-go, started by flanneld, configured over its UAPI socket and restarted with its
-// configuration replayed when it dies (network.ts). Where the reference is weak (§1 ⚠) this one
-// keeps the device, its peers and wireguard-go when flanneld stops (a restart does not cut traffic, and
-// the key file keeps the public key, so peers need no update); in single-tunnel modes an IPv6 endpoint
-// uses the port the remote listens on; a disabled family gets no route (no crash, no default route).
+// The data path sits behind native/wg-types.ts: the kernel's WireGuard (a link of kind wireguard,
+// configured over generic netlink) where the kernel has it; elsewhere wireguard-go, started by
+// flanneld, configured over its UAPI socket and restarted with its configuration replayed when it dies
+// (network.ts; a kernel device deleted by hand is recreated the same way). Where the reference is weak
+// (§1 ⚠) this one keeps the device, its peers (and wireguard-go) when flanneld stops (a restart does
+// not cut traffic, and the key file keeps the public key, so peers need no update); in single-tunnel
+// modes an IPv6 endpoint uses the port the remote listens on; a disabled family gets no route (no
+// crash, no default route).
 import type { Backend, BackendContext, Network } from '../backend.js';
 import { formatIP4, formatIP6 } from '../../common/ip.js';
 import type { Native } from '../../native/types.js';

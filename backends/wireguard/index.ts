@@ -8,7 +8,7 @@ export const wireguard: BackendModule = {
   type: 'wireguard',
   async create(ctx, deps) {
     const [{ createWireguardBackend }, { openWireGuard }] = await Promise.all([import('./backend.js'), import('../../native/wireguard.js')]);
-    return createWireguardBackend(ctx, deps.native(), openWireGuard());
+    return createWireguardBackend(ctx, deps.native(), await openWireGuard());
   },
   leaseDataValidator(config) {
     return (attrs, lease) => {
@@ -30,7 +30,7 @@ export const wireguard: BackendModule = {
   mtuAdvice: (works) => `Set "MTU": ${works + 80} in the wireguard Backend config (the device and the pods then get ${works})`,
   async diagnose(input) {
     const [{ checkWireguard }, { openWireGuard }] = await Promise.all([import('./diagnose.js'), import('../../native/wireguard.js')]);
-    const wg = openWireGuard();
+    const wg = await openWireGuard({ probeLink: false });
     try {
       return await checkWireguard(input, wg);
     } finally {

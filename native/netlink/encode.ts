@@ -80,6 +80,14 @@ export function encodeVxlanAdd(w: MsgWriter, s: VxlanLinkSpec, seq: number): voi
   w.end();
 }
 
+/** `ip link add <name> type <kind>`: a link that needs no kind-specific data (WireGuard's). */
+export function encodeLinkAddKind(w: MsgWriter, name: string, kind: string, seq: number): void {
+  w.begin(C.RTM_NEWLINK, REQ_ACK | C.NLM_F_CREATE | C.NLM_F_EXCL, seq, ifinfomsg(C.AF_UNSPEC, 0));
+  w.str(C.IFLA_IFNAME, name);
+  w.nest(C.IFLA_LINKINFO, (li) => li.str(C.IFLA_INFO_KIND, kind));
+  w.end();
+}
+
 export function encodeLinkSet(w: MsgWriter, index: number, ch: LinkChange, seq: number): void {
   const flags = ch.up === undefined ? 0 : ch.up ? C.IFF_UP : 0;
   const change = ch.up === undefined ? 0 : C.IFF_UP;

@@ -143,12 +143,14 @@ class NlSocket : public Napi::ObjectWrap<NlSocket> {
                         InstanceMethod("close", &NlSocket::CloseJs)});
   }
 
-  // new NlSocket(netnsPath: string) — "" means the calling thread's namespace.
+  // new NlSocket(netnsPath: string, protocol?: number) — "" means the calling thread's namespace;
+  // the protocol defaults to NETLINK_ROUTE.
   explicit NlSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NlSocket>(info) {
     std::string netns = info[0].As<Napi::String>().Utf8Value();
+    int protocol = info.Length() > 1 && info[1].IsNumber() ? info[1].As<Napi::Number>().Int32Value() : NETLINK_ROUTE;
     int err = 0;
     const char* syscall = "";
-    fd_ = OpenRouteSocket(netns, 0, &err, &syscall);
+    fd_ = OpenRouteSocket(netns, 0, &err, &syscall, protocol);
     if (fd_ < 0) throw ErrnoError(info.Env(), err, syscall, "opening a netlink socket in " + (netns.empty() ? std::string("the current namespace") : netns));
   }
   ~NlSocket() override {
@@ -174,14 +176,14 @@ class NlSocket : public Napi::ObjectWrap<NlSocket> {
 
 }  // namespace
 
-int OpenRouteSocket(const std::string& netns, uint32_t groups, int* err, const char** syscall) {
+int OpenRouteSocket(const std::string& netns, uint32_t groups, int* err, const char** syscall, int protocol) {
   NetnsGuard guard(netns);
   if (guard.err() != 0) {
     *err = guard.err();
     *syscall = guard.syscall();
     return -1;
   }
-  int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+  int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol);
   if (fd < 0) {
     *err = errno;
     *syscall = "socket";

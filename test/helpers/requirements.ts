@@ -1,9 +1,10 @@
 // A mocha root hook plugin (loaded through .mocharc.json): suites tagged @netns need root, as they
-// build network namespaces; suites tagged @etcd need Debian's etcd on the PATH. When a requirement is
-// missing, each such suite is skipped — reported as pending, with one line saying why — instead of
-// failing in its set-up. `bash scripts/test.sh` runs as root and installs etcd, so there nothing is
-// skipped for these reasons.
-import { accessSync, constants } from 'node:fs';
+// build network namespaces; suites tagged @etcd need Debian's etcd on the PATH; suites tagged @wgkernel
+// need the kernel's WireGuard. When a requirement is missing, each such suite is skipped — reported as
+// pending, with one line saying why — instead of failing in its set-up. `bash scripts/test.sh` runs as
+// root and installs etcd, so there nothing is skipped for these reasons but a missing WireGuard module.
+import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
+import { release } from 'node:os';
 import { delimiter, join } from 'node:path';
 
 interface SuiteLike {
@@ -24,11 +25,22 @@ function onPath(cmd: string): boolean {
   });
 }
 
+/** The WireGuard module is loaded or built in (/sys/module/wireguard), or can be loaded. */
+function kernelHasWireguard(): boolean {
+  if (existsSync('/sys/module/wireguard')) return true;
+  try {
+    return /\/wireguard\.ko/.test(readFileSync(`/lib/modules/${release()}/modules.dep`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
 /** The tags whose requirement is missing here, with why. */
 export function missingRequirements(): Map<string, string> {
   const missing = new Map<string, string>();
   if (process.getuid?.() !== 0) missing.set('@netns', 'not running as root (network namespaces need it); run the tests as root, e.g. bash scripts/test.sh');
   if (!onPath('etcd')) missing.set('@etcd', 'etcd is not on the PATH; install Debian\'s etcd-server (bash scripts/test.sh does)');
+  if (!kernelHasWireguard()) missing.set('@wgkernel', 'the kernel has no WireGuard (no /sys/module/wireguard, no wireguard module for this kernel): the kernel data path cannot run here');
   return missing;
 }
 

@@ -7,8 +7,12 @@ import type { WgLostEvent, WgPeerConfig, WireGuard } from '../../native/wg-types
 export interface WgContractEnv {
   wg: WireGuard;
   linkGet(name: string): Promise<Link | null>;
-  /** The device's process dies unasked. */
+  /** The device's process dies unasked (the kernel's: its link is deleted by someone else). */
   kill(name: string): Promise<void>;
+  /** The kind of the device's link: "tun" for wireguard-go (the default), "wireguard" for the kernel's. */
+  linkKind?: string;
+  /** The port a fresh, down device reports: wireguard-go picks a random one (the default), the kernel says 0. */
+  unsetPort?: 'random' | 'zero';
   teardown(): Promise<void>;
 }
 
@@ -45,14 +49,16 @@ export function describeWgContract(makeEnv: () => Promise<WgContractEnv>): void 
     expect((err as { code?: string }).code).to.equal('ENODEV');
   });
 
-  it('creates a device once ("created", then "existing"): a down tun link without key or peers', async () => {
+  it('creates a device once ("created", then "existing"): a down link without key or peers', async () => {
     expect(await env.wg.ensureDevice('flannel-wg')).to.equal('created');
     expect(await env.wg.ensureDevice('flannel-wg')).to.equal('existing');
     const link = (await env.linkGet('flannel-wg'))!;
-    expect(link.kind).to.equal('tun');
+    expect(link.kind).to.equal(env.linkKind ?? 'tun');
+    expect(link.up).to.equal(false);
     const s = (await env.wg.getDevice('flannel-wg'))!;
     expect(s).to.deep.include({ privateKey: null, peers: [] });
-    expect(s.listenPort, 'a random port until one is set').to.be.within(1, 65535);
+    if (env.unsetPort === 'zero') expect(s.listenPort, 'no port until one is set or the link goes up').to.equal(0);
+    else expect(s.listenPort, 'a random port until one is set').to.be.within(1, 65535);
   });
 
   it('reads back key, port and peers as set (base64 keys, PSK, keepalive, AllowedIPs)', async () => {

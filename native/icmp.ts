@@ -19,9 +19,15 @@ export interface Echo {
 interface Waiting {
   address: string;
   sentAt: number;
-  timer: NodeJS.Timeout;
+  deadline: number;
   resolve: (r: EchoResult) => void;
 }
+
+/**
+ * Losses are found by one sweep every SWEEP_MS rather than a timer per request: each wake-up of an
+ * idle Node.js process costs CPU, and a timeout is only ever late by up to this much.
+ */
+const SWEEP_MS = 250;
 
 const RECORD = 24;
 
@@ -30,6 +36,7 @@ export class IcmpEcho implements Echo {
   private readonly sockets = new Map<4 | 6, RawIcmpSocket>();
   private readonly waiting = new Map<string, Waiting>();
   private seq = 0;
+  private sweeper: NodeJS.Timeout | null = null;
   /** Our ICMP identifier: replies to other processes' pings are not ours. */
   private readonly ident = (process.pid ^ Math.floor(Math.random() * 0x10000)) & 0xffff;
 
@@ -44,30 +51,38 @@ export class IcmpEcho implements Echo {
     const seq = this.nextSeq(family);
     return new Promise((resolve) => {
       const key = `${family}/${seq}`;
-      const timer = setTimeout(() => {
-        this.waiting.delete(key);
-        resolve({ kind: 'lost' });
-      }, timeoutMs);
-      timer.unref();
-      this.waiting.set(key, { address: canonicalIP(address), sentAt: performance.now(), timer, resolve });
+      const sentAt = performance.now();
       try {
         socket.send(address, seq, size);
       } catch (e) {
-        clearTimeout(timer);
-        this.waiting.delete(key);
         resolve(errorResult(e));
+        return;
       }
+      this.waiting.set(key, { address: canonicalIP(address), sentAt, deadline: sentAt + timeoutMs, resolve });
+      this.sweeper ??= setInterval(() => this.sweep(), SWEEP_MS).unref();
     });
+  }
+
+  private sweep(): void {
+    const now = performance.now();
+    for (const [key, w] of this.waiting) {
+      if (w.deadline > now) continue;
+      this.waiting.delete(key);
+      w.resolve({ kind: 'lost' });
+    }
+    if (this.waiting.size === 0 && this.sweeper) {
+      clearInterval(this.sweeper);
+      this.sweeper = null;
+    }
   }
 
   close(): void {
     for (const s of this.sockets.values()) s.close();
     this.sockets.clear();
-    for (const w of this.waiting.values()) {
-      clearTimeout(w.timer);
-      w.resolve({ kind: 'lost' });
-    }
+    for (const w of this.waiting.values()) w.resolve({ kind: 'lost' });
     this.waiting.clear();
+    if (this.sweeper) clearInterval(this.sweeper);
+    this.sweeper = null;
   }
 
   /** A sequence number not in flight for this family (65536 of them: more than any probe rate needs). */
@@ -100,7 +115,6 @@ export class IcmpEcho implements Echo {
       const w = this.waiting.get(key);
       if (!w || formatSource(buf, off + 4, family) !== w.address) continue;
       this.waiting.delete(key);
-      clearTimeout(w.timer);
       w.resolve({ kind: 'reply', rttSeconds: (now - w.sentAt) / 1000 });
     }
   }

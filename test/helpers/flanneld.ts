@@ -1,6 +1,7 @@
 // Runs the built flanneld as a process inside a test-bed host namespace, against the test etcd in the
 // switch namespace, and collects its log. Killed by PID in `kill()` and by the test bed's exit hook.
-import type { ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
+import type { StatusDocument } from '../../flanneld/probe/status.js';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -145,4 +146,20 @@ export function useFlanneldCluster(opts: { tag: string; hosts: number; config?: 
       return d;
     },
   };
+}
+
+/**
+ * `flanneld status --output=json` run inside host `host`'s namespace against the daemon's health server
+ * on `port`: the /status document, or null when the command printed none (no daemon, not started yet).
+ */
+export function statusOf(bed: TestBed, host: number, port: number): Promise<StatusDocument | null> {
+  return new Promise((resolveDoc) => {
+    execFile('ip', ['netns', 'exec', bed.host(host), process.execPath, FLANNELD, 'status', `--healthz-port=${port}`, '--output=json'], (_err, stdout) => {
+      try {
+        resolveDoc(JSON.parse(stdout) as StatusDocument);
+      } catch {
+        resolveDoc(null);
+      }
+    });
+  });
 }

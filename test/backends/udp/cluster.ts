@@ -11,6 +11,9 @@ import { promisify } from 'node:util';
 import { cniAdd, flannelCniPath, type CniRunOptions } from '../../helpers/cni.js';
 import { startEtcd, type EtcdInstance } from '../../helpers/etcd.js';
 import { FlanneldProcess } from '../../helpers/flanneld.js';
+
+/** Each host's health server (/status, /metrics), inside its own namespace. */
+export const UDP_HEALTHZ_PORT = 18494;
 import { TestBed, removeNamespaces } from '../../helpers/netns.js';
 
 const run = promisify(execFile);
@@ -94,7 +97,7 @@ export class Cluster {
   async startHost(i: number): Promise<FlanneldProcess> {
     // <root>/run/flannel/subnet.env is /run/flannel/subnet.env in the private view, and the same file outside it.
     const file = join(this.nodeRoot(i), 'run/flannel/subnet.env');
-    const d = new FlanneldProcess(this.bed, i, file, [], {}, this.privateRun ? { root: this.nodeRoot(i) } : {});
+    const d = new FlanneldProcess(this.bed, i, file, [`--healthz-port=${UDP_HEALTHZ_PORT}`, '--peer-probe-interval=1'], {}, this.privateRun ? { root: this.nodeRoot(i) } : {});
     this.daemons.set(i, d);
     await d.waitForSubnetEnv();
     return d;

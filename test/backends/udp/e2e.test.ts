@@ -3,8 +3,8 @@
 // the unchanged kube-flannel conflist (test/backends/udp/cluster.ts).
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
-import { until } from '../../helpers/flanneld.js';
-import { Cluster } from './cluster.js';
+import { statusOf, until } from '../../helpers/flanneld.js';
+import { Cluster, UDP_HEALTHZ_PORT } from './cluster.js';
 
 describe('udp overlay end to end: flanneld + CNI chain in namespaces @netns @etcd', function () {
   this.timeout(120_000);
@@ -33,13 +33,30 @@ describe('udp overlay end to end: flanneld + CNI chain in namespaces @netns @etc
     }
   });
 
+  it('probes every peer through flannel0 at its .0: flanneld status shows both reachable, the path MTU ok', async () => {
+    await until('host 1 sees both peers reachable with their MTU checked', async () => {
+      const doc = await statusOf(c.bed, 1, UDP_HEALTHZ_PORT);
+      return doc?.summary.reachable === 2 && doc.peers.every((p) => p.mtu.state === 'ok');
+    });
+    const doc = (await statusOf(c.bed, 1, UDP_HEALTHZ_PORT))!;
+    expect(doc.backend).to.equal('udp');
+    for (const p of doc.peers) {
+      expect(p.probeAddress).to.equal(p.subnet.replace(/\/\d+$/, ''));
+      expect(p.path).to.equal('through flannel0');
+      expect(p.mtu.size).to.equal(1472);
+    }
+  });
+
   it('passes 1472-byte packets with DF set and refuses 1473', async () => {
     expect(await c.ping(1, ip(2), '-M', 'do', '-s', String(1472 - 28))).to.equal(true);
     expect(await c.ping(1, ip(2), '-M', 'do', '-s', String(1473 - 28))).to.equal(false);
   });
 
   it('puts the raw inner IP packet, nothing else, into UDP datagrams between the hosts on port 8285', async () => {
-    const dump = spawn('ip', ['netns', 'exec', c.bed.host(1), 'timeout', '10', 'tcpdump', '-lnxi', 'eth0', '-c', '1', 'udp and src port 8285 and dst port 8285'], {
+    // Only the datagram carrying pod 2's address as the inner destination (bytes 16-19 of the inner
+    // header, after the 8-byte UDP header): the peer probes travel the same way.
+    const innerDst = `0x${Buffer.from(ip(2).split('.').map(Number)).toString('hex')}`;
+    const dump = spawn('ip', ['netns', 'exec', c.bed.host(1), 'timeout', '10', 'tcpdump', '-lnxi', 'eth0', '-c', '1', `udp and src port 8285 and dst port 8285 and udp[24:4] = ${innerDst}`], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';

@@ -11,12 +11,14 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { cniAdd, flannelCniPath, privateMounts } from '../../helpers/cni.js';
 import { startEtcd, type EtcdInstance } from '../../helpers/etcd.js';
-import { FlanneldProcess, SWITCH_ADDR, until } from '../../helpers/flanneld.js';
+import { FlanneldProcess, SWITCH_ADDR, statusOf, until } from '../../helpers/flanneld.js';
 import { TestBed } from '../../helpers/netns.js';
 import { publicKeyOf } from '../../../backends/wireguard/key.js';
 
 const run = promisify(execFile);
 const HOSTS = [1, 2, 3];
+/** Each host's health server (/status), inside its own namespace. */
+const HEALTHZ_PORT = 18493;
 const CONFLIST = { name: 'cbr0', cniVersion: '0.3.1', plugins: [{ type: 'flannel', delegate: { hairpinMode: true, isDefaultGateway: true } }] };
 
 describe('wireguard: flanneld with wireguard-go on three hosts, pods via the CNI chain @netns @etcd', function () {
@@ -44,7 +46,7 @@ describe('wireguard: flanneld with wireguard-go on three hosts, pods via the CNI
   const peers = async (i: number): Promise<string> => (await hostSh(i, 'wg show flannel-wg allowed-ips')).trim().split('\n').sort().join('\n');
 
   function start(i: number): FlanneldProcess {
-    const d = new FlanneldProcess(bed, i, join(root(i), 'run/flannel/subnet.env'), [], {}, { root: root(i) });
+    const d = new FlanneldProcess(bed, i, join(root(i), 'run/flannel/subnet.env'), [`--healthz-port=${HEALTHZ_PORT}`, '--peer-probe-interval=1'], {}, { root: root(i) });
     daemons.set(i, d);
     return d;
   }
@@ -111,6 +113,19 @@ describe('wireguard: flanneld with wireguard-go on three hosts, pods via the CNI
     for (const a of HOSTS) for (const b of HOSTS) if (a !== b) await pingSoon(a, b);
     expect(await ping(1, 2, '-M', 'do', '-s', String(1420 - 28))).to.equal(true);
     expect(await ping(1, 2, '-M', 'do', '-s', String(1421 - 28))).to.equal(false);
+  });
+
+  it('probes every peer through flannel-wg at its .0: flanneld status shows both reachable, the path MTU ok', async () => {
+    await until('host 1 sees both peers reachable with their MTU checked', async () => {
+      const doc = await statusOf(bed, 1, HEALTHZ_PORT);
+      return doc?.summary.reachable === 2 && doc.peers.every((p) => p.mtu.state === 'ok');
+    });
+    const doc = (await statusOf(bed, 1, HEALTHZ_PORT))!;
+    for (const p of doc.peers) {
+      expect(p.probeAddress).to.equal(p.subnet.replace(/\/\d+$/, ''));
+      expect(p.path).to.equal('through flannel-wg');
+      expect(p.mtu.size).to.equal(1420);
+    }
   });
 
   it('puts only UDP to the WireGuard port on the underlay: no pod address, no ICMP or TCP of the pods', async () => {

@@ -62,7 +62,7 @@ export class UdpNetwork implements Network {
    */
   async run(signal: AbortSignal): Promise<void> {
     try {
-      for await (const batch of this.d.store.watchLeases(() => this.lease.subnet, signal)) this.handleBatch(batch);
+      for await (const batch of this.d.store.watchLeases(() => this.lease, signal)) this.handleBatch(batch);
     } catch (e) {
       if (!isAbort(e, signal)) throw e;
     } finally {

@@ -76,7 +76,7 @@ export class WireguardNetwork implements Network {
 
   private async follow(signal: AbortSignal): Promise<void> {
     this.d.logger.info('watching for wireguard leases of other hosts');
-    for await (const batch of this.d.store.watchLeases(() => this.lease.subnet, signal)) {
+    for await (const batch of this.d.store.watchLeases(() => this.lease, signal)) {
       this.apply(batch);
       this.snapshotSeen = true;
       await this.enqueue('leases');

@@ -21,7 +21,7 @@ import type { Flags } from './flags.js';
 import { fetchNetworkConfig } from './network-config.js';
 import { createStore, type StoreParts } from './store.js';
 import { FatalError } from './errors.js';
-import { readPreviousSubnets, writeSubnetEnv, type PreviousSubnets } from './subnet-env.js';
+import { readPreviousSubnets, subnetEnvOf, writeSubnetEnv, type PreviousSubnets } from './subnet-env.js';
 import { HealthServer } from './health.js';
 import { EventTracker, meteredNative, meteredStore } from './metered.js';
 import { FlannelMetrics } from './metrics.js';
@@ -253,14 +253,7 @@ class Daemon {
   private async writeEnv(config: NetworkConfig, network: Network, lease: Lease): Promise<boolean> {
     const { subnetFile, ipMasq } = this.o.flags;
     try {
-      await writeSubnetEnv(subnetFile, {
-        network: config.enableIPv4 ? config.network : null,
-        subnet: config.enableIPv4 ? lease.subnet : null,
-        ipv6Network: config.enableIPv6 ? config.ipv6Network : null,
-        ipv6Subnet: config.enableIPv6 ? lease.ipv6Subnet : null,
-        mtu: network.mtu,
-        ipMasq,
-      });
+      await writeSubnetEnv(subnetFile, subnetEnvOf(config, lease, network.mtu, ipMasq));
       this.logger.info(`wrote ${subnetFile} (subnet ${describeSubnets(lease)}, MTU ${network.mtu})`);
       return true;
     } catch (e) {

@@ -14,7 +14,7 @@ import { promisify } from 'node:util';
 import { cniAdd, flannelCniPath, type CniRunOptions } from '../helpers/cni.js';
 import { startEtcd, type EtcdInstance } from '../helpers/etcd.js';
 import { TestBed, removeNamespaces } from '../helpers/netns.js';
-import { FlanneldProcess, until } from '../helpers/flanneld.js';
+import { FLANNELD, FlanneldProcess, until } from '../helpers/flanneld.js';
 
 const run = promisify(execFile);
 const SWITCH6 = 'fd00:198:18::fe';
@@ -230,6 +230,15 @@ for (const c of CASES) {
         expect(await bed.exec(h, ['ip6tables-save'])).to.not.include('FLANNEL');
       });
     }
+
+    it('flanneld diagnose finds our IPv6-only lease and every kernel entry in place (exit 0)', async () => {
+      const argv = ['netns', 'exec', bed.host(1), process.execPath, FLANNELD, 'diagnose', `--etcd-endpoints=http://[${SWITCH6}]:2379`, '--iface=eth0', `--subnet-file=${join(nodeRoot(1), 'run/flannel/subnet.env')}`];
+      const r = await new Promise<{ code: number; out: string }>((resolve) =>
+        execFile('ip', argv, (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, out: stdout + stderr })),
+      );
+      expect(r.out).to.include(`${(await leaseOf(1)).subnet6}  public IP ${bed.hostAddr6(1)}`);
+      expect(r.code, r.out).to.equal(0);
+    });
 
     it('a restarted flanneld takes back its own subnet (found by PublicIPv6), not another host\'s', async () => {
       const before = await leaseOf(2);

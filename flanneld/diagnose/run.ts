@@ -67,7 +67,7 @@ async function readOwnSubnets(path: string): Promise<SubnetPair> {
     throw new DiagnoseError(`cannot read ${path}: ${(e as Error).message}`);
   }
   if (!prev.subnet && !prev.ipv6Subnet) {
-    const why = prev.warnings[0] ?? `${path} is missing or has no FLANNEL_SUBNET (nor FLANNEL_IPV6_SUBNET)`;
+    const why = prev.warnings[0] ?? `${path} is missing or has no FLANNEL_SUBNET or FLANNEL_IPV6_SUBNET`;
     throw new DiagnoseError(`${why}; run flanneld first, or point --subnet-file at the file it writes`);
   }
   return { subnet: prev.subnet ?? NO_IPV4, ipv6Subnet: prev.ipv6Subnet };

@@ -124,6 +124,41 @@ describe('IPv6-only networks (EnableIPv4 false)', () => {
     });
   });
 
+  describe('keeping the lease', () => {
+    it('notices our own key deleted among other v6-only keys and takes the same IPv6 subnet back', async () => {
+      const registry = new MemoryRegistry();
+      registry.setConfig(JSON.stringify(V6_ONLY));
+      const ac = new AbortController();
+      try {
+        const others: Lease[] = [];
+        for (const i of [1, 2]) {
+          const o = new LocalManager({ registry, logger: new RecordingLogger(), renewMarginMs: 3_600_000 });
+          await o.getNetworkConfig(never);
+          others.push(await o.acquireLease(v6Attrs(`fd00:198:18::${i}`), never));
+        }
+        const logger = new RecordingLogger();
+        const m = new LocalManager({ registry, logger, renewMarginMs: 3_600_000, retryDelayMs: 100 });
+        await m.getNetworkConfig(never);
+        const lease = await m.acquireLease(v6Attrs('fd00:198:18::3'), never);
+        const changes: Lease[] = [];
+        void m.keepLease(lease, ac.signal, (l) => changes.push(l));
+        await new Promise((r) => setTimeout(r, 100)); // let the own-key watch start
+        registry.deleteRaw(subnetKey(lease.subnet, lease.ipv6Subnet));
+        const deadline = Date.now() + 5000;
+        while (changes.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+        expect(changes, logger.lines.map((l) => l.message).join('\n')).to.have.length(1);
+        expect(changes[0]!.ipv6Subnet!.equals(lease.ipv6Subnet!)).to.equal(true);
+        expect(registry.rawKeys()).to.have.length(3);
+        // deleting another host's key is not a loss of ours
+        registry.deleteRaw(subnetKey(others[0]!.subnet, others[0]!.ipv6Subnet));
+        await new Promise((r) => setTimeout(r, 200));
+        expect(changes).to.have.length(1);
+      } finally {
+        ac.abort();
+      }
+    });
+  });
+
   describe('acceptance', () => {
     const accepted = (batch: Lease[], own: Lease): string[] => {
       const a = new LeaseAcceptor(rulesFor(config(), false, null), () => ({ subnet: null, ipv6Subnet: own.ipv6Subnet, publicIP: 0, publicIPv6: own.attrs.publicIPv6 }), () => undefined);

@@ -1,6 +1,6 @@
 // Kubernetes mode, IPv6-only (issue 14 item 3): the fake API server on the switch's IPv6 address holds
 // three Nodes whose spec.podCIDRs is one IPv6 CIDR each; every host of an IPv6-only underlay runs the
-// built `flanneld --kube-subnet-mgr` with net-conf `"EnableIPv4": false` and the vxlan backend, within
+// built `flanneld --kube-subnet-mgr` with net-conf `"EnableIPv4": false` (vxlan, then host-gw), within
 // the RBAC rules of kube-flannel.yml; pods come from the manifest's conflist through our CNI plugin and
 // Debian's bridge + host-local + portmap.
 import { expect } from 'chai';
@@ -23,7 +23,7 @@ const PREFIX = 'flannel.alpha.coreos.com/';
 const SWITCH6 = 'fd00:198:18::fe';
 const NETWORK6 = 'fd00:10:244::/56';
 const HOSTS = [1, 2, 3] as const;
-const NET_CONF = JSON.stringify({ EnableIPv4: false, EnableIPv6: true, IPv6Network: NETWORK6, Backend: { Type: 'vxlan' } });
+const netConf = (backend: string): string => JSON.stringify({ EnableIPv4: false, EnableIPv6: true, IPv6Network: NETWORK6, Backend: { Type: backend } });
 
 type Obj = Record<string, unknown>;
 
@@ -36,7 +36,8 @@ async function manifest(): Promise<{ rules: unknown[]; conflist: ConfList }> {
 
 const annotations = (node: Obj): Record<string, string> => (node.metadata as { annotations: Record<string, string> }).annotations;
 
-describe('kube mode, IPv6-only: flanneld --kube-subnet-mgr with v6 podCIDRs, vxlan, CNI chain @netns', function () {
+for (const backend of ['vxlan', 'host-gw'] as const) describe(`kube mode, IPv6-only: flanneld --kube-subnet-mgr with v6 podCIDRs, ${backend}, CNI chain @netns`, function () {
+  const vxlan = backend === 'vxlan';
   this.timeout(120_000);
   let bed: TestBed;
   let tmp: string;
@@ -57,11 +58,11 @@ describe('kube mode, IPv6-only: flanneld --kube-subnet-mgr with v6 podCIDRs, vxl
 
   before(async function () {
     this.timeout(180_000);
-    bed = await TestBed.create({ tag: 'kube6', hosts: 3, ipv6: true, ipv4: false });
+    bed = await TestBed.create({ tag: vxlan ? 'kube6vx' : 'kube6hg', hosts: 3, ipv6: true, ipv4: false });
     tmp = await mkdtemp(join(tmpdir(), 'fl-kube6-e2e-'));
     const m = await manifest();
     conflist = m.conflist;
-    await writeFile(join(tmp, 'net-conf.json'), NET_CONF);
+    await writeFile(join(tmp, 'net-conf.json'), netConf(backend));
     await writeFile(join(tmp, 'kubeconfig'), kubeconfigText(`http://[${SWITCH6}]:6443`, TOKEN));
     cniPath = await flannelCniPath(tmp);
     const socket = join(tmp, 'api.sock');
@@ -106,19 +107,25 @@ describe('kube mode, IPv6-only: flanneld --kube-subnet-mgr with v6 podCIDRs, vxl
   it("takes each node's IPv6 podCIDR as its subnet; subnet.env has only the IPv6 lines", async () => {
     for (const i of HOSTS) {
       const env = await daemons.get(i)!.subnetEnv();
-      expect(env, `host ${i}`).to.equal(`FLANNEL_IPV6_NETWORK=${NETWORK6}\nFLANNEL_IPV6_SUBNET=fd00:10:244:${i}::1/64\nFLANNEL_MTU=1430\nFLANNEL_IPMASQ=false\n`);
+      expect(env, `host ${i}`).to.equal(`FLANNEL_IPV6_NETWORK=${NETWORK6}\nFLANNEL_IPV6_SUBNET=fd00:10:244:${i}::1/64\nFLANNEL_MTU=${vxlan ? 1430 : 1500}\nFLANNEL_IPMASQ=false\n`);
       expect(podIP.get(i)).to.match(new RegExp(`^fd00:10:244:${i}::[0-9a-f]+$`));
     }
   });
 
-  it('annotates only the IPv6 keys, as the reference vxlan backend does in IPv6-only mode', async () => {
+  it(`annotates the keys the reference ${backend} backend writes in IPv6-only mode`, async () => {
     for (const i of HOSTS) {
       const ann = annotations(await api.getNode(`node${i}`));
-      expect(ann[`${PREFIX}backend-type`]).to.equal('vxlan');
-      expect(ann[`${PREFIX}backend-v6-data`]).to.equal(`{"VNI":1,"VtepMAC":"${await vtepMac(i)}"}`);
+      expect(ann[`${PREFIX}backend-type`]).to.equal(backend);
       expect(ann[`${PREFIX}public-ipv6`]).to.equal(bed.hostAddr6(i));
       expect(ann[`${PREFIX}kube-subnet-manager`]).to.equal('true');
-      expect(ann, `node${i}`).to.not.have.any.keys(`${PREFIX}backend-data`, `${PREFIX}public-ip`);
+      if (vxlan) {
+        expect(ann[`${PREFIX}backend-v6-data`]).to.equal(`{"VNI":1,"VtepMAC":"${await vtepMac(i)}"}`);
+        expect(ann, `node${i}`).to.not.have.any.keys(`${PREFIX}backend-data`, `${PREFIX}public-ip`);
+      } else {
+        expect(ann[`${PREFIX}backend-v6-data`]).to.equal('null');
+        expect(ann[`${PREFIX}backend-data`]).to.equal('null');
+        expect(ann[`${PREFIX}public-ip`]).to.equal('0.0.0.0');
+      }
     }
     const requests = await api.requests();
     expect(requests.filter((r) => r.status === 401 || r.status === 403), 'no request outside the RBAC rules').to.deep.equal([]);
@@ -130,7 +137,7 @@ describe('kube mode, IPv6-only: flanneld --kube-subnet-mgr with v6 podCIDRs, vxl
     }
   });
 
-  it('creates only flannel-v6.1 and programs the other nodes from their IPv6 annotations', async () => {
+  if (vxlan) it('creates only flannel-v6.1 and programs the other nodes from their IPv6 annotations', async () => {
     const h = bed.host(1);
     await bed.ip(h, 'link', 'show', 'flannel.1').then(
       () => expect.fail('flannel.1 exists in an IPv6-only cluster'),
@@ -150,20 +157,33 @@ describe('kube mode, IPv6-only: flanneld --kube-subnet-mgr with v6 podCIDRs, vxl
     expect(await bed.exec(h, ['ip6tables-save'])).to.include(':FLANNEL-FWD');
   });
 
+  if (!vxlan) it('routes the other nodes\' IPv6 podCIDRs via their public-ipv6 on eth0, and nothing for IPv4', async () => {
+    const h = bed.host(1);
+    const routes = await bed.ip(h, '-6', 'route');
+    for (const j of [2, 3]) expect(routes).to.include(`fd00:10:244:${j}::/64 via ${bed.hostAddr6(j)} dev eth0`);
+    expect(await bed.ip(h, '-4', 'route')).to.equal('');
+    expect(await bed.ip(h, 'link', 'show')).to.not.match(/flannel/);
+    expect(await bed.exec(h, ['iptables-save'])).to.not.include('FLANNEL');
+    expect(await bed.exec(h, ['ip6tables-save'])).to.include(':FLANNEL-FWD');
+  });
+
   it('follows a node joining with IPv6-only annotations, and its deletion', async () => {
     const mac = '0a:58:c6:12:00:44';
     await api.createNode(nodeObject('node4', ['fd00:10:244:4::/64'], {
-      [`${PREFIX}backend-v6-data`]: `{"VNI":1,"VtepMAC":"${mac}"}`,
-      [`${PREFIX}backend-type`]: 'vxlan',
+      ...(vxlan ? { [`${PREFIX}backend-v6-data`]: `{"VNI":1,"VtepMAC":"${mac}"}` } : { [`${PREFIX}backend-data`]: 'null', [`${PREFIX}public-ip`]: '0.0.0.0' }),
+      [`${PREFIX}backend-type`]: backend,
       [`${PREFIX}kube-subnet-manager`]: 'true',
       [`${PREFIX}public-ipv6`]: 'fd00:198:18::4',
     }));
-    const routed = async (i: number) => (await bed.ip(bed.host(i), '-6', 'route', 'show', 'dev', 'flannel-v6.1')).includes('fd00:10:244:4::/64 via fd00:10:244:4::');
+    const routed = async (i: number) =>
+      vxlan
+        ? (await bed.ip(bed.host(i), '-6', 'route', 'show', 'dev', 'flannel-v6.1')).includes('fd00:10:244:4::/64 via fd00:10:244:4::')
+        : (await bed.ip(bed.host(i), '-6', 'route')).includes('fd00:10:244:4::/64 via fd00:198:18::4 dev eth0');
     for (const i of HOSTS) await until(`host ${i} routes fd00:10:244:4::/64`, () => routed(i));
     await api.deleteNode('node4');
     for (const i of HOSTS) {
       await until(`host ${i} forgets fd00:10:244:4::/64`, async () => {
-        const fdb = await bed.exec(bed.host(i), ['bridge', 'fdb', 'show', 'dev', 'flannel-v6.1']);
+        const fdb = vxlan ? await bed.exec(bed.host(i), ['bridge', 'fdb', 'show', 'dev', 'flannel-v6.1']) : '';
         return !(await routed(i)) && !fdb.includes(mac);
       });
     }

@@ -126,6 +126,7 @@ for (const c of CASES) {
 
     it('writes subnet.env with only the IPv6 lines, in the reference order', async () => {
       for (const i of HOSTS) {
+        expect(daemons.get(i)!.output()).to.match(new RegExp(`using interface eth0 \\(index \\d+, MTU 1500, IPv6 only, v6 address ${bed.hostAddr6(i)}\\)`));
         const l = await leaseOf(i);
         const first = l.subnet6.replace('::/64', '::1/64');
         expect(await daemons.get(i)!.subnetEnv(), `host ${i}`).to.equal(`FLANNEL_IPV6_NETWORK=${NETWORK6}\nFLANNEL_IPV6_SUBNET=${first}\nFLANNEL_MTU=${c.mtu}\nFLANNEL_IPMASQ=true\n`);

@@ -4,7 +4,7 @@
 // `diagnose` load the backend's code on first use, so a daemon loads only the backend it runs.
 import type { Native } from '../native/types.js';
 import type { NetworkConfig } from '../subnet-lease/config.js';
-import type { Lease } from '../subnet-lease/lease.js';
+import { describeSubnets, hasIPv4, type Lease } from '../subnet-lease/lease.js';
 import type { LeaseDataValidator } from '../subnet-lease/acceptance.js';
 import type { Backend, BackendContext, ExternalInterface } from './backend.js';
 import { formatIP4, formatIP6 } from '../common/ip.js';
@@ -82,7 +82,8 @@ export function underlayProbeTarget(lease: Lease, config: NetworkConfig): ProbeT
   return null;
 }
 
-/** "(lease 10.244.3.0/24 of 198.18.0.3)" */
+/** "(lease 10.244.3.0/24 of 198.18.0.3)"; IPv6-only "(lease fd00:10:244:3::/64 of fd00:198:18::3)". */
 export function leaseRef(lease: Lease): string {
+  if (!hasIPv4(lease)) return `(lease ${describeSubnets(lease)} of ${lease.attrs.publicIPv6 === null ? '(no PublicIPv6)' : formatIP6(lease.attrs.publicIPv6)})`;
   return `(lease ${lease.subnet} of ${formatIP4(lease.attrs.publicIP)})`;
 }

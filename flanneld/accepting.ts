@@ -3,7 +3,7 @@
 // Each rejection is logged once per key and value at warning level and counted by reason.
 import type { AcceptRules, OwnIdentity } from '../subnet-lease/acceptance.js';
 import { LeaseAcceptor, type RejectedLease } from '../subnet-lease/acceptor.js';
-import type { Lease } from '../subnet-lease/lease.js';
+import { hasIPv4, type Lease, type SubnetPair } from '../subnet-lease/lease.js';
 import type { Logger } from '../common/log.js';
 import type { LeaseStore } from '../subnet-lease/store.js';
 import type { FlannelMetrics } from './metrics.js';
@@ -24,12 +24,15 @@ export function describeRejection(r: RejectedLease): string {
 export function acceptingStore(store: LeaseStore, rules: () => AcceptRules, m: FlannelMetrics, logger: Logger): AcceptingStore {
   let ownLease: Lease | null = null;
   let acceptor: LeaseAcceptor | null = null;
-  const own = (ownSubnet: () => Lease['subnet'] | null): OwnIdentity => ({
-    subnet: ownSubnet() ?? ownLease?.subnet ?? null,
-    ipv6Subnet: ownLease?.ipv6Subnet ?? null,
-    publicIP: ownLease?.attrs.publicIP ?? 0,
-    publicIPv6: ownLease?.attrs.publicIPv6 ?? null,
-  });
+  const own = (ownSubnet: () => SubnetPair | null): OwnIdentity => {
+    const subnets = ownSubnet() ?? ownLease;
+    return {
+      subnet: subnets && hasIPv4(subnets) ? subnets.subnet : null,
+      ipv6Subnet: subnets?.ipv6Subnet ?? null,
+      publicIP: ownLease?.attrs.publicIP ?? 0,
+      publicIPv6: ownLease?.attrs.publicIPv6 ?? null,
+    };
+  };
   const report = (r: RejectedLease): void => {
     m.leasesRejected.inc({ reason: r.rejection.reason });
     logger.warn(describeRejection(r), { key: r.key, field: r.rejection.field, reason: r.rejection.reason });

@@ -7,7 +7,7 @@ import type { Network } from '../backends/backend.js';
 import type { NetworkConfig } from '../subnet-lease/config.js';
 import { isAbort } from '../common/abort.js';
 import { OwnNodeDeletedError } from '../subnet-lease/kube/errors.js';
-import type { Lease } from '../subnet-lease/lease.js';
+import { describeSubnets, type Lease } from '../subnet-lease/lease.js';
 import type { Logger } from '../common/log.js';
 import type { LeaseStore } from '../subnet-lease/store.js';
 import { openNative, type Native } from '../native/index.js';
@@ -21,7 +21,7 @@ import type { Flags } from './flags.js';
 import { fetchNetworkConfig } from './network-config.js';
 import { createStore, type StoreParts } from './store.js';
 import { FatalError } from './errors.js';
-import { readPreviousSubnets, writeSubnetEnv, type PreviousSubnets } from './subnet-env.js';
+import { readPreviousSubnets, subnetEnvOf, writeSubnetEnv, type PreviousSubnets } from './subnet-env.js';
 import { HealthServer } from './health.js';
 import { EventTracker, meteredNative, meteredStore } from './metered.js';
 import { FlannelMetrics } from './metrics.js';
@@ -212,9 +212,10 @@ class Daemon {
   /** etcd mode takes back the previous run's subnet: say when it cannot, and why (as the reference does). */
   private warnUnusablePrevious(config: NetworkConfig): void {
     const prev = this.previous;
-    if (!prev?.subnet || this.o.flags.kubeSubnetMgr) return;
+    const shown = config.enableIPv4 ? prev?.subnet : prev?.ipv6Subnet;
+    if (!prev || !shown || this.o.flags.kubeSubnetMgr) return;
     const why = previousSubnetProblem(config, prev.subnet, prev.ipv6Subnet);
-    if (why) this.logger.warn(`cannot reuse the previous subnet ${prev.subnet} from ${this.o.flags.subnetFile}: ${why}; leasing another one`);
+    if (why) this.logger.warn(`cannot reuse the previous subnet ${shown} from ${this.o.flags.subnetFile}: ${why}; leasing another one`);
   }
 
   private acceptRules(): AcceptRules {
@@ -250,7 +251,7 @@ class Daemon {
       this.metrics.peers.renderFrom(() => probes.renderMetrics());
     }
     this.warnUnusablePrevious(config);
-    if (!config.enableNFTables) await requireBrNetfilter();
+    if (!config.enableNFTables) await requireBrNetfilter(config);
     const extIface = await this.externalInterface(config);
     const backend = await mod.create({ store: this.store, extIface, logger: log(`backend-${config.backendType}`) }, { native: this.nativeLayer });
     const network = await backend.registerNetwork(config, signal);
@@ -342,15 +343,8 @@ class Daemon {
   private async writeEnv(config: NetworkConfig, network: Network, lease: Lease): Promise<boolean> {
     const { subnetFile, ipMasq } = this.o.flags;
     try {
-      await writeSubnetEnv(subnetFile, {
-        network: config.enableIPv4 ? config.network : null,
-        subnet: config.enableIPv4 ? lease.subnet : null,
-        ipv6Network: config.enableIPv6 ? config.ipv6Network : null,
-        ipv6Subnet: config.enableIPv6 ? lease.ipv6Subnet : null,
-        mtu: network.mtu,
-        ipMasq,
-      });
-      this.logger.info(`wrote ${subnetFile} (subnet ${lease.subnet}, MTU ${network.mtu})`);
+      await writeSubnetEnv(subnetFile, subnetEnvOf(config, lease, network.mtu, ipMasq));
+      this.logger.info(`wrote ${subnetFile} (subnet ${describeSubnets(lease)}, MTU ${network.mtu})`);
       return true;
     } catch (e) {
       // The reference carries on (and stays not ready); pods on this host cannot start until it is fixed.
@@ -372,8 +366,9 @@ function ownSubnets(config: NetworkConfig, lease: Lease): string[] {
   return trafficTargets(config, lease).map((t) => t.podCidr);
 }
 
-async function requireBrNetfilter(): Promise<void> {
-  const path = '/proc/sys/net/bridge/bridge-nf-call-iptables';
+/** IPv6-only checks the ip6tables switch alone, as the reference does. */
+async function requireBrNetfilter(config: NetworkConfig): Promise<void> {
+  const path = `/proc/sys/net/bridge/bridge-nf-call-${config.enableIPv4 ? 'iptables' : 'ip6tables'}`;
   try {
     await access(path);
   } catch {

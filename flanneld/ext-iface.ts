@@ -216,5 +216,7 @@ function parsePublic<T>(text: string, parse: (s: string) => T, flag: string): T 
 export function describeExternalInterface(e: ExternalInterface): string {
   const v6 = e.ifaceV6Addr !== null ? `, v6 address ${formatIP6(e.ifaceV6Addr)}` : '';
   const pub6 = e.extV6Addr !== null && e.extV6Addr !== e.ifaceV6Addr ? `, public IPv6 ${formatIP6(e.extV6Addr)}` : '';
+  // IPv6-only: no IPv4 address was looked for, so none is shown.
+  if (e.ifaceAddr === 0 && e.extAddr === 0 && e.ifaceV6Addr !== null) return `${e.name} (index ${e.index}, MTU ${e.mtu}, IPv6 only${v6}${pub6})`;
   return `${e.name} (index ${e.index}, MTU ${e.mtu}, address ${formatIP4(e.ifaceAddr)}${v6}, public IP ${formatIP4(e.extAddr)}${pub6})`;
 }

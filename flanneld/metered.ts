@@ -6,7 +6,7 @@
 import type { NativeError } from '../native/errors.js';
 import type { Native, Op } from '../native/types.js';
 import { formatIP4, formatIP6 } from '../common/ip.js';
-import type { Lease, LeaseEvent } from '../subnet-lease/lease.js';
+import { hasIPv4, type Lease, type LeaseEvent } from '../subnet-lease/lease.js';
 import type { LeaseStore } from '../subnet-lease/store.js';
 import type { FlannelMetrics } from './metrics.js';
 
@@ -122,7 +122,8 @@ export class EventTracker {
 }
 
 function subnetsOf(l: Lease): string[] {
-  return [l.subnet.toString(), ...(l.ipv6Subnet ? [l.ipv6Subnet.toString()] : [])];
+  // An IPv6-only lease's 0.0.0.0/0 is shared by every such lease: not a key of its own.
+  return [...(hasIPv4(l) ? [l.subnet.toString()] : []), ...(l.ipv6Subnet ? [l.ipv6Subnet.toString()] : [])];
 }
 
 function publicIPsOf(l: Lease): string[] {

@@ -16,7 +16,7 @@ export async function fetchNetworkConfig(store: LeaseStore, signal: AbortSignal,
   for (;;) {
     try {
       const config = await store.getNetworkConfig(signal);
-      logger.info(`network config: Network=${config.network ?? '-'} SubnetLen=${config.subnetLen} Backend=${config.backendType}`);
+      logger.info(`network config: ${describeFamilies(config)} Backend=${config.backendType}`);
       return config;
     } catch (e) {
       if (isAbort(e, signal)) throw e;
@@ -31,4 +31,13 @@ export async function fetchNetworkConfig(store: LeaseStore, signal: AbortSignal,
       await sleep(RETRY_MS, signal);
     }
   }
+}
+
+/** The families in use, as the log line shows them (IPv6-only shows no IPv4 part). */
+function describeFamilies(config: NetworkConfig): string {
+  const parts: string[] = [];
+  if (config.enableIPv4) parts.push(`Network=${config.network ?? '-'} SubnetLen=${config.subnetLen}`);
+  if (config.enableIPv6) parts.push(`IPv6Network=${config.ipv6Network ?? '-'} IPv6SubnetLen=${config.ipv6SubnetLen}`);
+  if (!config.enableIPv4) parts.push('EnableIPv4=false');
+  return parts.join(' ');
 }

@@ -4,6 +4,8 @@
 import { open, mkdir, rename, readFile, unlink } from 'node:fs/promises';
 import { dirname, join, basename } from 'node:path';
 import { IP4Net, IP6Net, formatIP4, formatIP6 } from '../common/ip.js';
+import type { NetworkConfig } from '../subnet-lease/config.js';
+import type { Lease } from '../subnet-lease/lease.js';
 
 export interface SubnetEnv {
   network: IP4Net | null;
@@ -12,6 +14,21 @@ export interface SubnetEnv {
   ipv6Subnet: IP6Net | null;
   mtu: number;
   ipMasq: boolean;
+}
+
+/**
+ * What flanneld writes for `lease` under `config`: the lines of each enabled family only. IPv6-only
+ * (EnableIPv4 false) therefore has no FLANNEL_NETWORK/FLANNEL_SUBNET, even with a leftover `Network`.
+ */
+export function subnetEnvOf(config: NetworkConfig, lease: Pick<Lease, 'subnet' | 'ipv6Subnet'>, mtu: number, ipMasq: boolean): SubnetEnv {
+  return {
+    network: config.enableIPv4 ? config.network : null,
+    subnet: config.enableIPv4 ? lease.subnet : null,
+    ipv6Network: config.enableIPv6 ? config.ipv6Network : null,
+    ipv6Subnet: config.enableIPv6 ? lease.ipv6Subnet : null,
+    mtu,
+    ipMasq,
+  };
 }
 
 /** The file content, e.g. FLANNEL_SUBNET=10.244.1.1/24 (the first usable address, not the network). */

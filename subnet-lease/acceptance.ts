@@ -3,7 +3,7 @@
 // checks against the other leases (overlaps, older wins). Pure: no I/O, no clock.
 import type { NetworkConfig } from './config.js';
 import { IP4Net, IP6Net, formatIP4, formatIP6, parseIP4, parseIP6 } from '../common/ip.js';
-import type { Lease, LeaseAttrs } from './lease.js';
+import { hasIPv4, type Lease, type LeaseAttrs } from './lease.js';
 
 /** The `reason` label of flannel_leases_rejected_total. */
 export type RejectReason =
@@ -106,7 +106,7 @@ function checkFamily<N extends IP4Net | IP6Net>(subnet: N, network: N | null, le
 }
 
 function checkOwnOverlap(lease: Lease, own: OwnIdentity): Rejection | null {
-  if (own.subnet && own.subnet.overlaps(lease.subnet)) {
+  if (own.subnet && hasIPv4(lease) && own.subnet.overlaps(lease.subnet)) {
     return reject('overlaps_own', 'key', `${lease.subnet.toString()} overlaps our own subnet ${own.subnet.toString()}`);
   }
   if (own.ipv6Subnet && lease.ipv6Subnet && own.ipv6Subnet.overlaps(lease.ipv6Subnet)) {

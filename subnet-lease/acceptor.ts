@@ -5,7 +5,7 @@
 // an accepted lease goes away the leases it kept out are evaluated again. Every event costs O(address
 // bits) map operations (OverlapIndex), plus the leases it kept out.
 import { type AcceptRules, type OwnIdentity, type Rejection, checkLease } from './acceptance.js';
-import { encodeLeaseAttrs, subnetKey, type Lease, type LeaseEvent } from './lease.js';
+import { describeSubnets, encodeLeaseAttrs, hasIPv4, subnetKey, type Lease, type LeaseEvent } from './lease.js';
 import { OverlapIndex } from './overlap-index.js';
 
 export interface RejectedLease {
@@ -96,7 +96,7 @@ export class LeaseAcceptor {
     const prev = this.accepted.get(key);
     if (prev) {
       this.accepted.delete(key);
-      this.v4.delete(BigInt(prev.subnet.ip), prev.subnet.prefixLen, key);
+      if (hasIPv4(prev)) this.v4.delete(BigInt(prev.subnet.ip), prev.subnet.prefixLen, key);
       if (prev.ipv6Subnet) this.v6.delete(prev.ipv6Subnet.ip, prev.ipv6Subnet.prefixLen, key);
     }
     const rej = this.rejected.get(key);
@@ -108,12 +108,13 @@ export class LeaseAcceptor {
 
   private accept(key: string, lease: Lease): void {
     this.accepted.set(key, lease);
-    this.v4.add(BigInt(lease.subnet.ip), lease.subnet.prefixLen, key);
+    // An IPv6-only lease's 0.0.0.0/0 is no address space: indexing it would overlap every lease.
+    if (hasIPv4(lease)) this.v4.add(BigInt(lease.subnet.ip), lease.subnet.prefixLen, key);
     if (lease.ipv6Subnet && this.rules.ipv6Network) this.v6.add(lease.ipv6Subnet.ip, lease.ipv6Subnet.prefixLen, key);
   }
 
   private overlap(lease: Lease, key: string): Rejection | null {
-    let other = this.v4.conflict(BigInt(lease.subnet.ip), lease.subnet.prefixLen, key);
+    let other = hasIPv4(lease) ? this.v4.conflict(BigInt(lease.subnet.ip), lease.subnet.prefixLen, key) : null;
     if (other === null && lease.ipv6Subnet && this.rules.ipv6Network) other = this.v6.conflict(lease.ipv6Subnet.ip, lease.ipv6Subnet.prefixLen, key);
     if (other === null) return null;
     const o = this.accepted.get(other)!;
@@ -121,7 +122,7 @@ export class LeaseAcceptor {
     if (!blocked) this.blocks.set(other, (blocked = new Set()));
     blocked.add(key);
     const which = older(lease, o) ? 'accepted first' : 'older';
-    return { reason: 'overlaps_lease', field: 'key', why: `overlaps the lease ${other} (${o.subnet.toString()}), which is ${which}`, blocker: other };
+    return { reason: 'overlaps_lease', field: 'key', why: `overlaps the lease ${other} (${describeSubnets(o)}), which is ${which}`, blocker: other };
   }
 
   private reject(key: string, lease: Lease, rejection: Rejection): void {

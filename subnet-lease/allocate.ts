@@ -2,14 +2,21 @@
 // leases so that it can be tested without a store: reuse the lease that carries our public IP, else
 // take back the subnet of our previous run (from subnet.env) if it is free, else pick at random among
 // up to 100 free subnets.
+//
+// IPv6-only (EnableIPv4 false) keeps the reference's key format, `0.0.0.0-0&<v6>-<len>` with PublicIP
+// 0.0.0.0, but fixes what makes it unworkable there: the lease is found again by its PublicIPv6 (the
+// reference matches on PublicIP, which every v6-only host writes as 0.0.0.0, so all hosts shared the
+// first host's subnet), and the IPv6 subnet alone is allocated.
 import type { NetworkConfig } from './config.js';
 import { IP4Net, IP6Net, formatIP4 } from '../common/ip.js';
-import type { Lease } from './lease.js';
+import { NO_IPV4, hasIPv4, type Lease } from './lease.js';
 
 export interface AllocationInput {
   config: NetworkConfig;
   leases: readonly Lease[];
   publicIP: number;
+  /** Our public IPv6 address: what finds our lease again in an IPv6-only network. */
+  publicIPv6?: bigint | null;
   previousSubnet: IP4Net | null;
   previousIPv6Subnet: IP6Net | null;
   /** Uniform in [0, 1); injectable for tests. */
@@ -27,10 +34,15 @@ const MAX_CANDIDATES = 100;
 
 /** Whether a subnet pair still fits the config (range and prefix length), as isSubnetConfigCompat. */
 export function fitsConfig(config: NetworkConfig, subnet: IP4Net, ipv6Subnet: IP6Net | null): boolean {
+  if (!config.enableIPv4) return !hasIPv4({ subnet }) && fitsV6(config, ipv6Subnet);
   if (subnet.ip < config.subnetMin || subnet.ip > config.subnetMax || subnet.prefixLen !== config.subnetLen) {
     return false;
   }
   if (!config.enableIPv6) return ipv6Subnet === null;
+  return fitsV6(config, ipv6Subnet);
+}
+
+function fitsV6(config: NetworkConfig, ipv6Subnet: IP6Net | null): boolean {
   if (ipv6Subnet === null) return false;
   return (
     ipv6Subnet.ip >= config.ipv6SubnetMin &&
@@ -43,7 +55,12 @@ export function fitsConfig(config: NetworkConfig, subnet: IP4Net, ipv6Subnet: IP
  * Why the previous run's subnets (from subnet.env) cannot be taken back under `config`, or null when
  * they fit: outside the Network, another prefix length, outside SubnetMin..SubnetMax, or the IPv6 part.
  */
-export function previousSubnetProblem(config: NetworkConfig, subnet: IP4Net, ipv6Subnet: IP6Net | null): string | null {
+export function previousSubnetProblem(config: NetworkConfig, subnet: IP4Net | null, ipv6Subnet: IP6Net | null): string | null {
+  if (!config.enableIPv4) {
+    if (ipv6Subnet === null) return 'it has no IPv6 subnet (FLANNEL_IPV6_SUBNET), and the network is IPv6-only';
+    return fitsV6(config, ipv6Subnet) ? null : `the IPv6 subnet ${ipv6Subnet} does not fit IPv6Network/IPv6SubnetLen/IPv6SubnetMin/IPv6SubnetMax`;
+  }
+  if (subnet === null) return 'it has no IPv4 subnet (FLANNEL_SUBNET)';
   const net = config.network;
   if (net && !(subnet.prefixLen >= net.prefixLen && net.contains(subnet.ip))) return `${subnet} is outside the Network ${net}`;
   if (subnet.prefixLen !== config.subnetLen) return `${subnet} is not a /${config.subnetLen} (SubnetLen)`;
@@ -62,7 +79,7 @@ export function allocate(input: AllocationInput): Allocation {
   const { config, leases } = input;
   const stale: Lease[] = [];
   for (const lease of leases) {
-    if (lease.attrs.publicIP !== input.publicIP || input.publicIP === 0) continue;
+    if (!isOurs(lease, input)) continue;
     if (fitsConfig(config, lease.subnet, lease.ipv6Subnet)) return { kind: 'reuse', lease, stale };
     stale.push(lease);
   }
@@ -70,7 +87,7 @@ export function allocate(input: AllocationInput): Allocation {
   const prev = previousSubnets(input, live);
   if (prev) return { kind: 'create', ...prev, stale, from: 'previous' };
 
-  const subnet = pickFree4(config, live, input.random);
+  const subnet = config.enableIPv4 ? pickFree4(config, live, input.random) : NO_IPV4;
   if (!subnet) return { kind: 'exhausted', family: 'IPv4', stale };
   let ipv6Subnet: IP6Net | null = null;
   if (config.enableIPv6) {
@@ -80,11 +97,19 @@ export function allocate(input: AllocationInput): Allocation {
   return { kind: 'create', subnet, ipv6Subnet, stale, from: 'random' };
 }
 
+/** Whether a lease carries our public address: PublicIP, or PublicIPv6 in an IPv6-only network. */
+function isOurs(lease: Lease, input: AllocationInput): boolean {
+  if (input.config.enableIPv4) return input.publicIP !== 0 && lease.attrs.publicIP === input.publicIP;
+  const ours = input.publicIPv6 ?? null;
+  return ours !== null && !hasIPv4(lease) && lease.attrs.publicIPv6 === ours;
+}
+
 function previousSubnets(input: AllocationInput, live: readonly Lease[]): { subnet: IP4Net; ipv6Subnet: IP6Net | null } | null {
-  const subnet = input.previousSubnet;
+  const subnet = input.config.enableIPv4 ? input.previousSubnet : NO_IPV4;
   if (!subnet) return null;
   const ipv6Subnet = input.config.enableIPv6 ? input.previousIPv6Subnet : null;
-  if (live.some((l) => l.subnet.overlaps(subnet))) return null;
+  if (!input.config.enableIPv4 && !ipv6Subnet) return null;
+  if (hasIPv4({ subnet }) && live.some((l) => hasIPv4(l) && l.subnet.overlaps(subnet))) return null;
   if (ipv6Subnet && live.some((l) => l.ipv6Subnet?.overlaps(ipv6Subnet))) return null;
   if (!fitsConfig(input.config, subnet, ipv6Subnet)) return null;
   return { subnet, ipv6Subnet };
@@ -93,8 +118,9 @@ function previousSubnets(input: AllocationInput, live: readonly Lease[]): { subn
 function pickFree4(config: NetworkConfig, live: readonly Lease[], random: () => number): IP4Net | null {
   const size = 2 ** (32 - config.subnetLen);
   // Same-length leases are the common case: a set lookup keeps the scan linear in large clusters.
-  const sameLen = new Set(live.filter((l) => l.subnet.prefixLen === config.subnetLen).map((l) => l.subnet.ip));
-  const otherLen = live.filter((l) => l.subnet.prefixLen !== config.subnetLen).map((l) => l.subnet);
+  const v4 = live.filter(hasIPv4); // an IPv6-only lease's 0.0.0.0/0 takes no IPv4 space
+  const sameLen = new Set(v4.filter((l) => l.subnet.prefixLen === config.subnetLen).map((l) => l.subnet.ip));
+  const otherLen = v4.filter((l) => l.subnet.prefixLen !== config.subnetLen).map((l) => l.subnet);
   const free: IP4Net[] = [];
   for (let ip = config.subnetMin; ip <= config.subnetMax && free.length < MAX_CANDIDATES; ip += size) {
     if (sameLen.has(ip)) continue;

@@ -127,6 +127,10 @@ function parseBackend(v: unknown): Pick<NetworkConfig, 'backendType' | 'backendD
  * throws ConfigError with the reference's message plus the offending field and value.
  */
 export function checkNetworkConfig(cfg: NetworkConfig): NetworkConfig {
+  if (!cfg.enableIPv4 && !cfg.enableIPv6) {
+    // The reference exits 1 at start-up for this too; say which fields turn every family off.
+    throw new ConfigError('EnableIPv4 and EnableIPv6 are both false: at least one address family must be enabled (EnableIPv4=false, EnableIPv6=false)', 'EnableIPv4');
+  }
   if (cfg.enableIPv4) checkV4(cfg);
   if (cfg.enableIPv6) checkV6(cfg);
   return cfg;

@@ -2,7 +2,7 @@
 // deleted or expires (or another host's lease replaces it), the lease is acquired again in process,
 // the same subnet while it is free. The reference daemon exits 0 at that point and relies on a restart.
 import { isAbort } from '../common/abort.js';
-import { describeLease, type Lease, type LeaseEvent } from './lease.js';
+import { describeLease, describeSubnets, hasIPv4, isSameLease, type Lease, type LeaseEvent } from './lease.js';
 import type { Logger } from '../common/log.js';
 import type { Registry, RegistryWatchItem } from './store.js';
 import { SerialQueue } from '../common/serial.js';
@@ -96,8 +96,8 @@ class LeaseKeeper {
     logger.warn(`lease ${describeLease(lost)} was deleted or has expired; acquiring it again (not exiting)`);
     try {
       const fresh = await this.o.reacquire(lost);
-      if (!fresh.subnet.equals(lost.subnet)) {
-        logger.warn(`subnet ${lost.subnet} was taken by another host meanwhile; now using ${fresh.subnet}`);
+      if (!isSameLease(fresh, lost)) {
+        logger.warn(`subnet ${describeSubnets(lost)} was taken by another host meanwhile; now using ${describeSubnets(fresh)}`);
       }
       this.lease = fresh;
       this.o.onChange(fresh);
@@ -110,13 +110,13 @@ class LeaseKeeper {
   /** Whether this change (or snapshot) leaves our key gone or held by someone else. */
   private ownKeyLost(item: RegistryWatchItem): boolean {
     if (item.kind === 'snapshot') {
-      const mine = item.leases.find((l) => l.subnet.equals(this.lease.subnet));
+      const mine = item.leases.find((l) => isSameLease(l, this.lease));
       if (mine) this.noteOwnPut(mine);
-      return !mine || mine.attrs.publicIP !== this.lease.attrs.publicIP;
+      return !mine || !sameHost(mine, this.lease);
     }
     let lost = false;
     for (const event of item.events) {
-      if (!event.lease.subnet.equals(this.lease.subnet)) continue;
+      if (!isSameLease(event.lease, this.lease)) continue;
       lost = this.isLossEvent(event);
     }
     return lost;
@@ -124,7 +124,7 @@ class LeaseKeeper {
 
   private isLossEvent(event: LeaseEvent): boolean {
     if (event.type === 'removed') return true;
-    if (event.lease.attrs.publicIP !== this.lease.attrs.publicIP) return true;
+    if (!sameHost(event.lease, this.lease)) return true;
     this.noteOwnPut(event.lease);
     return false;
   }
@@ -136,4 +136,9 @@ class LeaseKeeper {
       this.lease = { ...this.lease, reservation: current.reservation };
     }
   }
+}
+
+/** Whether the key is still written by us: the same public IP (and, IPv6-only, the same public IPv6). */
+function sameHost(current: Lease, ours: Lease): boolean {
+  return current.attrs.publicIP === ours.attrs.publicIP && (hasIPv4(ours) || current.attrs.publicIPv6 === ours.attrs.publicIPv6);
 }

@@ -1,21 +1,20 @@
 // Turns the registry's snapshots and change batches into what backends want: batches of added/removed
 // remote leases. A snapshot (first, or after a compaction) is diffed against what was known, so a
 // consumer sees every change exactly once. Our own subnet is filtered out.
-import type { IP4Net } from '../common/ip.js';
-import { encodeLeaseAttrs, subnetKey, type Lease, type LeaseEvent } from './lease.js';
+import { encodeLeaseAttrs, isSameLease, subnetKey, type Lease, type LeaseEvent, type SubnetPair } from './lease.js';
 import type { RegistryWatchItem } from './store.js';
 
 /** Yields one batch for the initial state (possibly empty), then one per non-empty change. */
 export async function* watchRemoteLeases(
   items: AsyncIterable<RegistryWatchItem>,
-  ownSubnet: () => IP4Net | null,
+  ownSubnet: () => SubnetPair | null,
 ): AsyncGenerator<LeaseEvent[]> {
   const known = new Map<string, Lease>();
   let first = true;
   for await (const item of items) {
     const batch = item.kind === 'snapshot' ? reset(known, item.leases) : update(known, item.events);
     const own = ownSubnet();
-    const visible = own ? batch.filter((e) => !e.lease.subnet.equals(own)) : batch;
+    const visible = own ? batch.filter((e) => !isSameLease(e.lease, own)) : batch;
     if (visible.length > 0 || first) yield visible;
     first = false;
   }

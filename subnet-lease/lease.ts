@@ -15,6 +15,10 @@ export interface LeaseAttrs {
 }
 
 export interface Lease {
+  /**
+   * The IPv4 subnet; `NO_IPV4` (0.0.0.0/0) in an IPv6-only lease, as the reference writes it (key
+   * `0.0.0.0-0&<v6>-<len>`). Test it with `hasIPv4`, never by comparing subnets.
+   */
   subnet: IP4Net;
   ipv6Subnet: IP6Net | null;
   attrs: LeaseAttrs;
@@ -34,6 +38,32 @@ export type LeaseEvent = { type: 'added'; lease: Lease } | { type: 'removed'; le
 
 export class LeaseParseError extends Error {
   override readonly name = 'LeaseParseError';
+}
+
+/** The IPv4 subnet of an IPv6-only lease: Go's zero IPNet, written `0.0.0.0-0` in the etcd key. */
+export const NO_IPV4 = new IP4Net(0, 0);
+
+/** Whether the lease has an IPv4 subnet (a real one is never a /0: SubnetLen >= Network prefix + 2). */
+export function hasIPv4(l: Pick<Lease, 'subnet'>): boolean {
+  return l.subnet.prefixLen !== 0;
+}
+
+/** The subnets that identify a lease: the IPv4 one, or the IPv6 one in an IPv6-only lease. */
+export type SubnetPair = Pick<Lease, 'subnet' | 'ipv6Subnet'>;
+
+/**
+ * Whether `l` is the lease of the subnets `own` (the own-lease filter of every watch): compared on the
+ * IPv4 subnet, or on the IPv6 subnet when `own` is IPv6-only (every v6-only lease has 0.0.0.0/0).
+ */
+export function isSameLease(l: SubnetPair, own: SubnetPair): boolean {
+  if (hasIPv4(own)) return l.subnet.equals(own.subnet);
+  return !hasIPv4(l) && own.ipv6Subnet !== null && l.ipv6Subnet !== null && l.ipv6Subnet.equals(own.ipv6Subnet);
+}
+
+/** The lease's subnets as text: `10.244.1.0/24`, `10.244.1.0/24 fd00::/64` or (IPv6-only) `fd00::/64`. */
+export function describeSubnets(l: SubnetPair): string {
+  if (!hasIPv4(l)) return l.ipv6Subnet ? l.ipv6Subnet.toString() : l.subnet.toString();
+  return l.ipv6Subnet ? `${l.subnet} ${l.ipv6Subnet}` : l.subnet.toString();
 }
 
 const KEY_RE = /(\d+\.\d+.\d+.\d+)-(\d+)(?:&([a-f\d:]+)-(\d+))?$/;
@@ -124,6 +154,9 @@ export function sameSubnets(a: Pick<Lease, 'subnet' | 'ipv6Subnet'>, b: Pick<Lea
 }
 
 export function describeLease(lease: Lease): string {
-  const v6 = lease.ipv6Subnet ? ` ${lease.ipv6Subnet}` : '';
-  return `${lease.subnet}${v6} (public IP ${formatIP4(lease.attrs.publicIP)})`;
+  if (!hasIPv4(lease)) {
+    const ip6 = lease.attrs.publicIPv6 === null ? 'none' : formatIP6(lease.attrs.publicIPv6);
+    return `${describeSubnets(lease)} (IPv6-only, public IPv6 ${ip6})`;
+  }
+  return `${describeSubnets(lease)} (public IP ${formatIP4(lease.attrs.publicIP)})`;
 }

@@ -6,10 +6,10 @@
 // instead of ending the daemon, and a reused reservation stays a reservation.
 import { abortReason, sleep } from '../common/abort.js';
 import { allocate, fitsConfig, type Allocation } from './allocate.js';
-import { ConfigError, checkNetworkConfig, parseNetworkConfig, type NetworkConfig } from './config.js';
+import { checkNetworkConfig, parseNetworkConfig, type NetworkConfig } from './config.js';
 import type { IP4Net, IP6Net } from '../common/ip.js';
 import { formatIP4 } from '../common/ip.js';
-import { describeLease, type Lease, type LeaseAttrs, type LeaseEvent } from './lease.js';
+import { describeLease, hasIPv4, type Lease, type LeaseAttrs, type LeaseEvent, type SubnetPair } from './lease.js';
 import { keepLease } from './lease-keeper.js';
 import { watchRemoteLeases } from './lease-watcher.js';
 import type { Logger } from '../common/log.js';
@@ -61,10 +61,6 @@ export class LocalManager implements LeaseStore {
   async getNetworkConfig(signal: AbortSignal): Promise<NetworkConfig> {
     const text = await this.opts.registry.getNetworkConfig(signal);
     const cfg = checkNetworkConfig(parseNetworkConfig(text));
-    if (!cfg.enableIPv4) {
-      // Keys and allocation always carry an IPv4 subnet in etcd mode (the reference cannot do it either).
-      throw new ConfigError('EnableIPv4=false (IPv6-only) is not supported with the etcd lease store', 'EnableIPv4');
-    }
     this.config = cfg;
     return cfg;
   }
@@ -97,12 +93,15 @@ export class LocalManager implements LeaseStore {
   }
 
   /**
-   * The attributes of the lease that carries `attrs.publicIP` (the one acquisition would reuse; one that
-   * still fits the config first), or null: none, public IP 0, or the listing failed (logged). The
-   * answer carries its listing, which `acquireLease` starts from when handed it within a few seconds.
+   * The attributes of the lease that carries `attrs.publicIP` (IPv6-only: `attrs.publicIPv6`; the one
+   * acquisition would reuse; one that still fits the config first), or null: none, no public address,
+   * or the listing failed (logged). The answer carries its listing, which `acquireLease` starts from
+   * when handed it within a few seconds.
    */
-  async previousLease(attrs: { publicIP: number }, signal: AbortSignal): Promise<PreviousLease> {
-    if (attrs.publicIP === 0) return { attrs: null, reading: null };
+  async previousLease(attrs: { publicIP: number; publicIPv6?: bigint | null }, signal: AbortSignal): Promise<PreviousLease> {
+    const v6only = this.config !== null && !this.config.enableIPv4;
+    const ip6 = attrs.publicIPv6 ?? null;
+    if (v6only ? ip6 === null : attrs.publicIP === 0) return { attrs: null, reading: null };
     let listing: Listing;
     try {
       listing = new Listing(await this.opts.registry.getSubnets(signal), Date.now());
@@ -111,7 +110,7 @@ export class LocalManager implements LeaseStore {
       this.opts.logger.warn(`could not read our previous lease: ${(e as Error).message}`);
       return { attrs: null, reading: null };
     }
-    const ours = listing.leases.filter((l) => l.attrs.publicIP === attrs.publicIP);
+    const ours = listing.leases.filter((l) => (v6only ? !hasIPv4(l) && l.attrs.publicIPv6 === ip6 : l.attrs.publicIP === attrs.publicIP));
     const config = this.config;
     const found = (config && ours.find((l) => fitsConfig(config, l.subnet, l.ipv6Subnet))) ?? ours[0];
     return { attrs: found ? found.attrs : null, reading: listing };
@@ -130,6 +129,7 @@ export class LocalManager implements LeaseStore {
       config,
       leases,
       publicIP: attrs.publicIP,
+      publicIPv6: attrs.publicIPv6,
       previousSubnet: this.previousSubnet,
       previousIPv6Subnet: this.previousIPv6Subnet,
       random: this.random,
@@ -178,7 +178,7 @@ export class LocalManager implements LeaseStore {
     });
   }
 
-  watchLeases(ownSubnet: () => IP4Net | null, signal: AbortSignal): AsyncIterable<LeaseEvent[]> {
+  watchLeases(ownSubnet: () => SubnetPair | null, signal: AbortSignal): AsyncIterable<LeaseEvent[]> {
     return watchRemoteLeases(this.hub.watch(signal), ownSubnet);
   }
 }

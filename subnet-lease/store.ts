@@ -5,7 +5,7 @@
 // registry of the unit tests. The store never knows a backend, and never writes files.
 import type { NetworkConfig } from './config.js';
 import type { IP4Net, IP6Net } from '../common/ip.js';
-import type { Lease, LeaseAttrs, LeaseEvent } from './lease.js';
+import type { Lease, LeaseAttrs, LeaseEvent, SubnetPair } from './lease.js';
 
 /** Errors a retry loop may retry carry `retryable = true`; everything else is final. */
 export class LeaseStoreError extends Error {
@@ -59,20 +59,20 @@ export interface LeaseStore {
   keepLease(lease: Lease, signal: AbortSignal, onChange: (lease: Lease) => void): Promise<void>;
   /**
    * Every other host's lease: first one batch of `added` for those that exist, then batches of changes.
-   * Our own subnet (as returned by `ownSubnet` at the time of each event) is filtered out. Ends when
+   * Our own lease (the subnets `ownSubnet` returns at the time of each event, compared by `isSameLease`) is filtered out. Ends when
    * `signal` aborts; reconnects by itself.
    */
-  watchLeases(ownSubnet: () => IP4Net | null, signal: AbortSignal): AsyncIterable<LeaseEvent[]>;
+  watchLeases(ownSubnet: () => SubnetPair | null, signal: AbortSignal): AsyncIterable<LeaseEvent[]>;
   /**
    * Optional: the attributes our previous run wrote (our lease of a previous run or from before a
    * reboot), so that a backend can reuse what peers already know, e.g. the vxlan VTEP MAC. Kube: our
-   * Node's annotations (`publicIP` is not needed there). etcd: the lease carrying `attrs.publicIP`, found
+   * Node's annotations (`publicIP` is not needed there). etcd: the lease carrying `attrs.publicIP` (IPv6-only: `attrs.publicIPv6`), found
    * with one listing. Resolves null when there is none, or when it cannot be read (logged, never fatal:
    * callers then start afresh). Rejects with the abort reason when `signal` aborts. Stores that cannot
    * know leave it out; callers treat a missing method like null. It writes nothing. The answer carries
    * what it read (`reading`), for the caller to hand to `acquireLease`.
    */
-  previousLease?(attrs: { publicIP: number }, signal: AbortSignal): Promise<PreviousLease>;
+  previousLease?(attrs: { publicIP: number; publicIPv6?: bigint | null }, signal: AbortSignal): Promise<PreviousLease>;
 }
 
 /**

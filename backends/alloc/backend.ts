@@ -29,7 +29,7 @@ class AllocNetwork implements Network {
   async run(signal: AbortSignal): Promise<void> {
     const log = this.ctx.logger;
     try {
-      for await (const batch of this.ctx.store.watchLeases(() => this.lease.subnet, signal)) {
+      for await (const batch of this.ctx.store.watchLeases(() => this.lease, signal)) {
         for (const event of batch) log.info(`peer ${event.type === 'added' ? 'added' : 'removed'}: ${describeLease(event.lease)}`);
       }
     } catch (e) {

@@ -57,7 +57,7 @@ export class ExtensionNetwork implements Network {
   async run(signal: AbortSignal): Promise<void> {
     this.signal = signal;
     try {
-      for await (const batch of this.ctx.store.watchLeases(() => this.lease.subnet, signal)) this.handleBatch(batch);
+      for await (const batch of this.ctx.store.watchLeases(() => this.lease, signal)) this.handleBatch(batch);
     } catch (e) {
       if (!isAbort(e, signal)) throw e;
     } finally {

@@ -3,7 +3,7 @@
 import type { Route, RouteSpec } from '../../native/types.js';
 import { RT_TABLE_MAIN } from '../../native/types.js';
 import { parseIP4, parseIP6 } from '../../common/ip.js';
-import type { Lease } from '../../subnet-lease/lease.js';
+import { isSameLease, type Lease } from '../../subnet-lease/lease.js';
 import { BACKEND_TYPE as HOST_GW, hostGwRoutes } from './backend.js';
 import { canonical, describeRoute, routeState, sameSlot } from '../route-network/route-match.js';
 import { FLANNEL_ROUTE_PROTOCOL } from '../route-network/stale-routes.js';
@@ -16,7 +16,7 @@ export async function checkHostGw(input: CheckInput): Promise<Finding[]> {
   const kernel = await mainRoutes(input);
   const name = (i: number): string => (i === ext.index ? ext.name : `#${i}`);
   for (const lease of input.leases) {
-    if (lease.subnet.equals(input.own.subnet)) continue;
+    if (isSameLease(lease, input.own)) continue;
     if ((lease.attrs.backendType ?? '') !== HOST_GW) {
       out.push({ kind: 'note', text: `lease ${lease.subnet} is of backend type ${lease.attrs.backendType || '(none)'}; host-gw ignores it` });
       continue;

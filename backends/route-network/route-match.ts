@@ -34,9 +34,17 @@ function sameAddr(a: string | null | undefined, b: string | null | undefined): b
   return canonical(a) === canonical(b);
 }
 
-/** The slot `replace` overwrites, as text: destination, table and metric. */
+/** The kernel's metric for an IPv6 route added with none (IP6_RT_PRIO_USER); IPv4 keeps 0. */
+const IPV6_DEFAULT_METRIC = 1024;
+
+/**
+ * The slot `replace` overwrites, as text: destination, table and metric. An IPv6 route asked for with
+ * metric 0 (or none) is listed by the kernel with metric 1024, so both count as 1024.
+ */
 export function slotKey(r: Pick<RouteSpec, 'dst' | 'table' | 'metric'>): string {
-  return `${canonical(r.dst)} table ${r.table ?? RT_TABLE_MAIN} metric ${r.metric ?? 0}`;
+  const metric = r.metric ?? 0;
+  const effective = metric === 0 && r.dst.includes(':') ? IPV6_DEFAULT_METRIC : metric;
+  return `${canonical(r.dst)} table ${r.table ?? RT_TABLE_MAIN} metric ${effective}`;
 }
 
 /** Both are in the slot `replace` overwrites: same destination, table and metric. */

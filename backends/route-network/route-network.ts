@@ -62,7 +62,7 @@ export class RouteNetwork implements Network {
   private async follow(signal: AbortSignal): Promise<void> {
     this.opts.logger.info(`watching for ${this.opts.backendType} leases of other hosts`);
     let first = true;
-    for await (const batch of this.opts.store.watchLeases(() => this.lease.subnet, signal)) {
+    for await (const batch of this.opts.store.watchLeases(() => this.lease, signal)) {
       try {
         await this.handleBatch(batch);
       } catch (e) {

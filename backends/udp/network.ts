@@ -7,7 +7,7 @@ import type { Native } from '../../native/types.js';
 import type { UdpCounters, UdpLoop } from '../../native/udp.js';
 import { isAbort } from '../../common/abort.js';
 import { formatIP4 } from '../../common/ip.js';
-import type { Lease, LeaseEvent } from '../../subnet-lease/lease.js';
+import { isSameLease, type Lease, type LeaseEvent } from '../../subnet-lease/lease.js';
 import type { Logger } from '../../common/log.js';
 import type { LeaseStore } from '../../subnet-lease/store.js';
 import { readdressTun } from './device.js';
@@ -62,7 +62,7 @@ export class UdpNetwork implements Network {
    */
   async run(signal: AbortSignal): Promise<void> {
     try {
-      for await (const batch of this.d.store.watchLeases(() => this.lease.subnet, signal)) this.handleBatch(batch);
+      for await (const batch of this.d.store.watchLeases(() => this.lease, signal)) this.handleBatch(batch);
     } catch (e) {
       if (!isAbort(e, signal)) throw e;
     } finally {
@@ -98,7 +98,7 @@ export class UdpNetwork implements Network {
     const added: string[] = [];
     const removed: string[] = [];
     for (const [subnet, ev] of latest) {
-      if (ev.lease.subnet.equals(this.lease.subnet)) continue;
+      if (isSameLease(ev.lease, this.lease)) continue;
       if (ev.type === 'removed') {
         if (this.peers.delete(subnet)) this.d.loop.deleteRoute(subnet);
         removed.push(subnet);

@@ -119,7 +119,7 @@ async function usePreviousMacs(ctx: BackendContext, cfg: VxlanConfig, specs: Dev
   }
   let previous: PreviousLease;
   try {
-    previous = await ctx.store.previousLease({ publicIP: ctx.extIface.extAddr }, signal);
+    previous = await ctx.store.previousLease({ publicIP: ctx.extIface.extAddr, publicIPv6: ctx.extIface.extV6Addr }, signal);
   } catch (e) {
     if (signal.aborted) throw e;
     log.warn(`could not read the previous lease: ${(e as Error).message}; using a random VTEP MAC`);

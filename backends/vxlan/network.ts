@@ -65,7 +65,7 @@ export class VxlanNetwork implements Network {
     const stopLinks = this.d.native.watchLinks((e) => this.onLinkEvent(e));
     const stopEntries = this.d.native.watchEntries((e) => this.onEntryEvent(e));
     try {
-      for await (const batch of this.d.store.watchLeases(() => this.lease.subnet, signal)) {
+      for await (const batch of this.d.store.watchLeases(() => this.lease, signal)) {
         await this.enqueueBatch(batch);
         if (this.timers.size === 0) this.armFullPass();
       }

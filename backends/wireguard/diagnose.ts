@@ -7,13 +7,14 @@ import type { CheckInput, Finding } from '../module.js';
 import { parseWireguardConfig } from './config.js';
 import { deviceSpecs } from './backend.js';
 import { wantedPeers, type PeerContext } from './peers.js';
+import { isSameLease } from '../../subnet-lease/lease.js';
 
 export async function checkWireguard(input: CheckInput, wg: WireGuard): Promise<Finding[]> {
   const out: Finding[] = [{ kind: 'note', text: `WireGuard data path: ${wg.why}` }];
   const cfg = parseWireguardConfig(input.config.backend);
   const ext = await input.ext();
   const ctx: PeerContext = { cfg, enableIPv4: input.config.enableIPv4, enableIPv6: input.config.enableIPv6, extAddr: ext.extAddr, extV6Addr: ext.extV6Addr };
-  const remotes = input.leases.filter((l) => !l.subnet.equals(input.own.subnet) && l.attrs.backendType === 'wireguard');
+  const remotes = input.leases.filter((l) => !isSameLease(l, input.own) && l.attrs.backendType === 'wireguard');
   const wanted = wantedPeers(ctx, remotes);
   for (const spec of deviceSpecs(input.config, cfg, input.own, '', 0)) {
     const state = await wg.getDevice(spec.name);

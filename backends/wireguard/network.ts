@@ -10,7 +10,7 @@ import type { Logger } from '../../common/log.js';
 import { SerialQueue } from '../../common/serial.js';
 import type { Native } from '../../native/types.js';
 import type { WgLostEvent, WgPeerConfig, WgPeerState, WireGuard } from '../../native/wg-types.js';
-import { describeLease, type Lease, type LeaseEvent } from '../../subnet-lease/lease.js';
+import { describeLease, isSameLease, type Lease, type LeaseEvent } from '../../subnet-lease/lease.js';
 import type { LeaseStore } from '../../subnet-lease/store.js';
 import { logPeerChanges } from '../peer-log.js';
 import { ensureDevice, type DeviceSpec } from './device.js';
@@ -76,7 +76,7 @@ export class WireguardNetwork implements Network {
 
   private async follow(signal: AbortSignal): Promise<void> {
     this.d.logger.info('watching for wireguard leases of other hosts');
-    for await (const batch of this.d.store.watchLeases(() => this.lease.subnet, signal)) {
+    for await (const batch of this.d.store.watchLeases(() => this.lease, signal)) {
       this.apply(batch);
       this.snapshotSeen = true;
       await this.enqueue('leases');
@@ -107,7 +107,7 @@ export class WireguardNetwork implements Network {
   }
 
   private remotes(): Lease[] {
-    return [...this.leases.values()].filter((l) => !l.subnet.equals(this.lease.subnet));
+    return [...this.leases.values()].filter((l) => !isSameLease(l, this.lease));
   }
 
   private async sync(reason: SyncReason): Promise<void> {

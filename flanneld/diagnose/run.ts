@@ -5,7 +5,7 @@ import { screenLeases } from './screen.js';
 import type { Flags } from '../flags.js';
 import type { Logger } from '../../common/log.js';
 import type { NetworkConfig } from '../../subnet-lease/config.js';
-import type { Lease } from '../../subnet-lease/lease.js';
+import { NO_IPV4, describeSubnets, isSameLease, type Lease, type SubnetPair } from '../../subnet-lease/lease.js';
 import type { Native } from '../../native/types.js';
 import { openNative } from '../../native/index.js';
 import { chooseExternalInterface } from '../ext-iface.js';
@@ -39,11 +39,11 @@ export async function runDiagnose(flags: Flags, format: OutputFormat, log: (comp
 }
 
 async function diagnose(flags: Flags, log: (component: string) => Logger): Promise<Report> {
-  const ownSubnet = await readOwnSubnet(flags.subnetFile);
+  const ownSubnets = await readOwnSubnets(flags.subnetFile);
   const { config, leases } = await readStore(flags, log);
-  const own = leases.find((l) => l.subnet.toString() === ownSubnet);
+  const own = leases.find((l) => isSameLease(l, ownSubnets));
   if (!own) {
-    throw new DiagnoseError(`the store holds no lease for our subnet ${ownSubnet} (from ${flags.subnetFile}): it expired or was deleted; start flanneld to acquire one`);
+    throw new DiagnoseError(`the store holds no lease for our subnet ${describeSubnets(ownSubnets)} (from ${flags.subnetFile}): it expired or was deleted; start flanneld to acquire one`);
   }
   const mod = findBackendModule(config.backendType);
   if (!mod) throw new DiagnoseError(`backend type "${config.backendType}" has no diagnostic; supported: ${BACKENDS.map((m) => m.type).join(', ')}`);
@@ -58,18 +58,19 @@ async function diagnose(flags: Flags, log: (component: string) => Logger): Promi
   }
 }
 
-async function readOwnSubnet(path: string): Promise<string> {
+/** Our subnets from subnet.env: FLANNEL_SUBNET, or FLANNEL_IPV6_SUBNET alone in an IPv6-only network. */
+async function readOwnSubnets(path: string): Promise<SubnetPair> {
   let prev;
   try {
     prev = await readPreviousSubnets(path);
   } catch (e) {
     throw new DiagnoseError(`cannot read ${path}: ${(e as Error).message}`);
   }
-  if (!prev.subnet) {
-    const why = prev.warnings[0] ?? `${path} is missing or has no FLANNEL_SUBNET`;
+  if (!prev.subnet && !prev.ipv6Subnet) {
+    const why = prev.warnings[0] ?? `${path} is missing or has no FLANNEL_SUBNET or FLANNEL_IPV6_SUBNET`;
     throw new DiagnoseError(`${why}; run flanneld first, or point --subnet-file at the file it writes`);
   }
-  return prev.subnet.toString();
+  return { subnet: prev.subnet ?? NO_IPV4, ipv6Subnet: prev.ipv6Subnet };
 }
 
 /** The network config and the first batch of the lease watch (every lease), within STORE_TIMEOUT_MS. */

@@ -4,10 +4,10 @@ import { findBackendModule } from '../backends.js';
 import { rulesFor } from '../../subnet-lease/acceptance.js';
 import { LeaseAcceptor, type RejectedLease } from '../../subnet-lease/acceptor.js';
 import type { NetworkConfig } from '../../subnet-lease/config.js';
-import type { Lease } from '../../subnet-lease/lease.js';
+import { hasIPv4, type Lease } from '../../subnet-lease/lease.js';
 
 export function screenLeases(config: NetworkConfig, own: Lease, leases: readonly Lease[], kube: boolean): { accepted: Lease[]; rejected: RejectedLease[] } {
-  const ownIdentity = { subnet: own.subnet, ipv6Subnet: own.ipv6Subnet, publicIP: own.attrs.publicIP, publicIPv6: own.attrs.publicIPv6 };
+  const ownIdentity = { subnet: hasIPv4(own) ? own.subnet : null, ipv6Subnet: own.ipv6Subnet, publicIP: own.attrs.publicIP, publicIPv6: own.attrs.publicIPv6 };
   const acceptor = new LeaseAcceptor(rulesFor(config, !kube, findBackendModule(config.backendType)?.leaseDataValidator(config) ?? null), () => ownIdentity, () => undefined);
   const others = leases.filter((l) => l !== own);
   const accepted = acceptor.apply(others.map((lease) => ({ type: 'added' as const, lease }))).map((e) => e.lease);

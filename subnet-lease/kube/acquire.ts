@@ -4,7 +4,7 @@
 import { abortReason, sleep } from '../../common/abort.js';
 import type { NetworkConfig } from '../config.js';
 import type { IP4Net, IP6Net } from '../../common/ip.js';
-import type { Lease, LeaseAttrs } from '../lease.js';
+import { NO_IPV4, type Lease, type LeaseAttrs } from '../lease.js';
 import type { Logger } from '../../common/log.js';
 import { isRetryable } from '../store.js';
 import type { KubeAnnotations } from './annotations.js';
@@ -40,7 +40,7 @@ export async function acquireNodeLease(deps: AcquireDeps, name: string, config: 
   const node = await waitForPodCIDR(deps, name, signal);
   const subnets = checkedSubnets(node, config);
   // Kubernetes chose the subnet size (--node-cidr-mask-size), not SubnetLen: the backends follow it.
-  config.subnetLen = subnets.v4.prefixLen;
+  if (subnets.v4) config.subnetLen = subnets.v4.prefixLen;
   if (subnets.v6) config.ipv6SubnetLen = subnets.v6.prefixLen;
   const patch = annotationPatch(node, attrs, deps.keys);
   if (patch) {
@@ -50,7 +50,7 @@ export async function acquireNodeLease(deps: AcquireDeps, name: string, config: 
     deps.logger.info(`node "${name}" already carries our annotations; nothing to patch`);
   }
   return {
-    subnet: subnets.v4,
+    subnet: subnets.v4 ?? NO_IPV4,
     ipv6Subnet: config.enableIPv6 ? subnets.v6 : null,
     attrs,
     reservation: false,
@@ -110,7 +110,8 @@ async function wake(cache: NodeCache, name: string, ms: number, signal: AbortSig
   }
 }
 
-function checkedSubnets(node: NodeInfo, config: NetworkConfig): { v4: IP4Net; v6: IP6Net | null } {
+/** The node's subnets of the families in use (v4 null in an IPv6-only network); KubeStoreError otherwise. */
+function checkedSubnets(node: NodeInfo, config: NetworkConfig): { v4: IP4Net | null; v6: IP6Net | null } {
   let subnets: NodeSubnets;
   try {
     subnets = nodeSubnets(node);
@@ -118,19 +119,23 @@ function checkedSubnets(node: NodeInfo, config: NetworkConfig): { v4: IP4Net; v6
     if (e instanceof NodeParseError) throw new KubeStoreError(e.message);
     throw e;
   }
-  const network = config.network!;
-  if (!subnets.v4) throw new KubeStoreError(`node "${node.name}" has no IPv4 pod CIDR (spec.podCIDRs ${JSON.stringify(node.podCIDRs)}) but EnableIPv4 is set`);
-  if (!(network.prefixLen <= subnets.v4.prefixLen && network.contains(subnets.v4.ip))) {
-    throw new KubeStoreError(`subnet "${network}" specified in the flannel net config doesn't contain "${subnets.v4}" PodCIDR of the "${node.name}" node`);
+  if (config.enableIPv4) {
+    const network = config.network!;
+    if (!subnets.v4) throw new KubeStoreError(`node "${node.name}" has no IPv4 pod CIDR (spec.podCIDRs ${JSON.stringify(node.podCIDRs)}) but EnableIPv4 is set`);
+    if (!(network.prefixLen <= subnets.v4.prefixLen && network.contains(subnets.v4.ip))) {
+      throw new KubeStoreError(`subnet "${network}" specified in the flannel net config doesn't contain "${subnets.v4}" PodCIDR of the "${node.name}" node`);
+    }
   }
   if (config.enableIPv6) {
     const net6 = config.ipv6Network!;
-    if (!subnets.v6) throw new KubeStoreError(`node "${node.name}" has no IPv6 pod CIDR but EnableIPv6 is set`);
+    if (!subnets.v6) {
+      throw new KubeStoreError(`node "${node.name}": missing IPv6 address on n.Spec.PodCIDRs (spec.podCIDRs ${JSON.stringify(node.podCIDRs)}) but EnableIPv6 is set`);
+    }
     if (!(net6.prefixLen <= subnets.v6.prefixLen && net6.contains(subnets.v6.ip))) {
       throw new KubeStoreError(`subnet "${net6}" specified in the flannel net config doesn't contain "${subnets.v6}" IPv6 PodCIDR of the "${node.name}" node`);
     }
   }
-  return { v4: subnets.v4, v6: subnets.v6 };
+  return { v4: config.enableIPv4 ? subnets.v4 : null, v6: subnets.v6 };
 }
 
 /** Retried every `retryMs` for up to `patchTimeoutMs` while the failure is transient. */

@@ -3,8 +3,7 @@
 // any other node has none. Each change is turned into the difference of that function, so an update
 // of either address family's annotations is applied (the reference drops a one-family change in dual
 // stack), a re-list after 410 Gone yields no duplicates, and a node that loses its lease is removed.
-import type { IP4Net } from '../../common/ip.js';
-import { encodeLeaseAttrs, sameSubnets, type Lease, type LeaseEvent } from '../lease.js';
+import { encodeLeaseAttrs, isSameLease, sameSubnets, type Lease, type LeaseEvent, type SubnetPair } from '../lease.js';
 import type { Logger } from '../../common/log.js';
 import type { KubeAnnotations } from './annotations.js';
 import type { NodeCache, NodeChange } from './node-cache.js';
@@ -23,7 +22,7 @@ export interface LeaseViewOptions {
 }
 
 /** First one batch with every current lease (possibly empty), then one per non-empty change. */
-export async function* watchNodeLeases(opts: LeaseViewOptions, ownSubnet: () => IP4Net | null, signal: AbortSignal): AsyncGenerator<LeaseEvent[]> {
+export async function* watchNodeLeases(opts: LeaseViewOptions, ownSubnet: () => SubnetPair | null, signal: AbortSignal): AsyncGenerator<LeaseEvent[]> {
   const queue = new AsyncQueue<NodeChange[]>(opts.queueDepth, (n) =>
     opts.logger.warn(`${n} node change batches are waiting for the backend (EVENT_QUEUE_DEPTH=${opts.queueDepth}); none is dropped`),
   );
@@ -41,9 +40,9 @@ export async function* watchNodeLeases(opts: LeaseViewOptions, ownSubnet: () => 
   }
 }
 
-function visible(events: LeaseEvent[], ownSubnet: () => IP4Net | null): LeaseEvent[] {
+function visible(events: LeaseEvent[], ownSubnet: () => SubnetPair | null): LeaseEvent[] {
   const own = ownSubnet();
-  return own ? events.filter((e) => !e.lease.subnet.equals(own)) : events;
+  return own ? events.filter((e) => !isSameLease(e.lease, own)) : events;
 }
 
 class LeaseView {

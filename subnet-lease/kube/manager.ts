@@ -4,9 +4,9 @@
 // family is applied, and the deletion of our own Node stops the daemon instead of going unnoticed.
 import { readFile } from 'node:fs/promises';
 import { abortReason, sleep } from '../../common/abort.js';
-import { ConfigError, checkNetworkConfig, parseNetworkConfig, type NetworkConfig } from '../config.js';
-import { IPParseError, parseIP4, parseIP6, type IP4Net } from '../../common/ip.js';
-import { describeLease, type Lease, type LeaseAttrs, type LeaseEvent } from '../lease.js';
+import { checkNetworkConfig, parseNetworkConfig, type NetworkConfig } from '../config.js';
+import { IPParseError, parseIP4, parseIP6 } from '../../common/ip.js';
+import { describeLease, type Lease, type LeaseAttrs, type LeaseEvent, type SubnetPair } from '../lease.js';
 import type { Logger } from '../../common/log.js';
 import { isRetryable, type LeaseStore, type PreviousLease } from '../store.js';
 import type { KubeAnnotations } from './annotations.js';
@@ -58,8 +58,8 @@ export class KubeSubnetManager implements LeaseStore {
   }
 
   /**
-   * Reads --net-config-path and validates it like etcd mode does. ConfigError for an invalid or
-   * IPv6-only config; KubeStoreError (not retried) when the file cannot be read.
+   * Reads --net-config-path and validates it like etcd mode does (IPv6-only included). ConfigError for an
+   * invalid config; KubeStoreError (not retried) when the file cannot be read.
    */
   async getNetworkConfig(_signal: AbortSignal): Promise<NetworkConfig> {
     let text: string;
@@ -69,7 +69,6 @@ export class KubeSubnetManager implements LeaseStore {
       throw new KubeStoreError(`failed to read net conf ${this.opts.netConfigPath}: ${(e as Error).message}`);
     }
     const cfg = checkNetworkConfig(parseNetworkConfig(text));
-    if (!cfg.enableIPv4) throw new ConfigError('EnableIPv4=false (IPv6-only) is not supported with the kube lease store yet', 'EnableIPv4');
     this.config = cfg;
     return cfg;
   }
@@ -112,7 +111,7 @@ export class KubeSubnetManager implements LeaseStore {
    * fatal); rejects with the abort reason on abort. Acquisition reads the node list, not this GET, so
    * nothing is handed on (`reading` null).
    */
-  async previousLease(_attrs: { publicIP: number }, signal: AbortSignal): Promise<PreviousLease> {
+  async previousLease(_attrs: { publicIP: number; publicIPv6?: bigint | null }, signal: AbortSignal): Promise<PreviousLease> {
     const name = await this.ourNodeName(signal);
     try {
       const raw = await this.opts.api.getNode(name, signal);
@@ -156,7 +155,7 @@ export class KubeSubnetManager implements LeaseStore {
    * Every other Node's lease. It reads the network config and finds our node name itself when no step
    * before it did, so it may be called at any point (before or after acquireLease).
    */
-  async *watchLeases(ownSubnet: () => IP4Net | null, signal: AbortSignal): AsyncIterable<LeaseEvent[]> {
+  async *watchLeases(ownSubnet: () => SubnetPair | null, signal: AbortSignal): AsyncIterable<LeaseEvent[]> {
     const config = this.config ?? (await this.getNetworkConfig(signal));
     const name = await this.ourNodeName(signal);
     this.startCache();

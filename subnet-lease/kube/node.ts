@@ -1,7 +1,7 @@
 // Nodes as the kube lease store sees them: a validator from what the API returned (`unknown`) to the
 // few fields it reads, the node's pod CIDRs, and the node → lease rule of the reference (fact sheet §6).
 import { IP4Net, IP6Net, IPParseError, parseIP4, parseIP6 } from '../../common/ip.js';
-import type { Lease, LeaseAttrs } from '../lease.js';
+import { NO_IPV4, type Lease, type LeaseAttrs } from '../lease.js';
 import type { KubeAnnotations } from './annotations.js';
 
 export interface NodeInfo {
@@ -117,8 +117,8 @@ export function nodeToLease(node: NodeInfo, keys: KubeAnnotations, families: Fam
   }
   const type = ann[keys.backendType];
   if (type) attrs.backendType = type;
-  // IPv6-only is refused at config time, so an IPv4 subnet exists here.
-  const lease: Lease = { subnet: subnets.v4!, ipv6Subnet: families.enableIPv6 ? subnets.v6 : null, attrs, reservation: false };
+  // IPv6-only: the reference's zero IPv4 subnet (0.0.0.0/0), whatever IPv4 pod CIDR the node may have.
+  const lease: Lease = { subnet: families.enableIPv4 ? subnets.v4! : NO_IPV4, ipv6Subnet: families.enableIPv6 ? subnets.v6 : null, attrs, reservation: false };
   if (node.createdAt) lease.createdAt = node.createdAt;
   return lease;
 }

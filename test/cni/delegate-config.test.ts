@@ -36,6 +36,19 @@ describe('cni delegate config (§8)', () => {
     expect(ipam(build({}, V6))).to.deep.equal({ routes: [{ dst: 'fc00::/48' }], ranges: [[{ subnet: 'fc00::/64' }]], type: 'host-local' });
   });
 
+  it('IPv6 only (flanneld with EnableIPv4 false): the whole delegate holds no IPv4 range, route or address', () => {
+    expect(build({ delegate: { isDefaultGateway: true } }, V6)).to.deep.equal({
+      ipMasq: false,
+      ipam: { routes: [{ dst: 'fc00::/48' }], ranges: [[{ subnet: 'fc00::/64' }]], type: 'host-local' },
+      isDefaultGateway: true,
+      isGateway: true,
+      mtu: 1472,
+      name: 'cni-flannel',
+      type: 'bridge',
+    });
+    expect(renderJSON(build({}, V6))).to.not.match(/\d+\.\d+\.\d+\.\d+/);
+  });
+
   it('dual stack: two ranges (v4 first) and both routes', () => {
     expect(ipam(build({}, DUAL))).to.deep.equal({
       routes: [{ dst: '10.1.0.0/16' }, { dst: 'fc00::/48' }],

@@ -109,7 +109,7 @@ describe('flanneld diagnose next to a vxlan flanneld @netns @etcd', function () 
   it('exits 2 saying what to fix when there is no subnet.env or the store is unreachable', async () => {
     const run = await diagnose(1, `--subnet-file=${join(cluster.tmp, 'none', 'subnet.env')}`);
     expect(run.code).to.equal(2);
-    expect(run.stderr).to.match(/cannot check: .*subnet\.env is missing or has no FLANNEL_SUBNET; run flanneld first/);
+    expect(run.stderr).to.match(/cannot check: .*subnet\.env is missing or has no FLANNEL_SUBNET or FLANNEL_IPV6_SUBNET; run flanneld first/);
     const unreachable = await diagnose(1, `--etcd-endpoints=http://${SWITCH_ADDR}:1`);
     expect(unreachable.code).to.equal(2);
     expect(unreachable.stderr).to.match(/cannot check: cannot read the network config and leases from etcd .*ECONNREFUSED.*check --etcd-endpoints/);

@@ -107,6 +107,25 @@ describe('external interface selection on a multi-homed namespace host @netns', 
     expect(formatIP6(e.extV6Addr!)).to.equal('fd00:99::1');
   });
 
+  it('IPv6-only: the ::/0 route\'s interface and an IPv6 address; no IPv4 address or IPv4 default route needed', async () => {
+    await bed.ip(h, 'link', 'add', 'eth4', 'type', 'veth', 'peer', 'name', 'p4');
+    await bed.ip(h, 'link', 'set', 'eth4', 'up');
+    await bed.ip(h, 'addr', 'add', 'fd00:4::1/64', 'dev', 'eth4', 'nodad');
+    await bed.ip(h, 'route', 'del', 'default');
+    try {
+      const v6only = { ipv4: false, ipv6: true };
+      expect(await pick(v6only)).to.include({ name: 'eth1', addr: '0.0.0.0', ext: '0.0.0.0', v6: 'fd00:1::6' });
+      expect(await pick({ ...v6only, iface: ['eth4'] })).to.include({ name: 'eth4', addr: '0.0.0.0', v6: 'fd00:4::1' });
+      expect(await pick({ ...v6only, publicIPv6: 'fd00:4::1' })).to.include({ name: 'eth4', v6: 'fd00:4::1' });
+      // the same host in IPv4 mode: no IPv4 default route, and eth4 has no IPv4 address
+      await choose({}).then(() => expect.fail('IPv4 without a default route'), (e: Error) => expect(e.message).to.match(/no IPv4 default route/));
+      await choose({ iface: ['eth4'] }).then(() => expect.fail('IPv4 on eth4'), (e: Error) => expect(e.message).to.include('failed to find IPv4 address for interface eth4'));
+    } finally {
+      await bed.ip(h, 'route', 'add', 'default', 'via', '198.18.1.254', 'dev', 'eth1');
+      await bed.ip(h, 'link', 'del', 'eth4');
+    }
+  });
+
   it('fails with one message naming every attempt and the interfaces present', async () => {
     const err = await choose({ iface: ['eth9', '198.18.7.7'], ifaceRegex: ['^zz', '(['], ifaceCanReach: 'nope' }).then(
       () => null,

@@ -61,10 +61,12 @@ describe('flanneld process in network namespaces @netns @etcd', function () {
     expect(fatal[0]).to.match(/invalid network config: SubnetLen must be less than \/31 \(SubnetLen=31\)/);
   });
 
-  it('stops start-up on SubnetMin > SubnetMax and on a bad backend field, with "invalid network config: <field>" and no class name', async () => {
+  it('stops start-up on SubnetMin > SubnetMax, both families disabled, IPv6-only without IPv6Network and on a bad backend field, with "invalid network config: <field>" and no class name', async () => {
     const cases: Array<[string, string, RegExp]> = [
       ['/minmax/network', '{"Network":"10.244.0.0/16","SubnetMin":"10.244.20.0","SubnetMax":"10.244.10.0","Backend":{"Type":"alloc"}}', /invalid network config: SubnetMin is greater than SubnetMax \(SubnetMin=10\.244\.20\.0, SubnetMax=10\.244\.10\.0\)/],
       ['/badvni/network', '{"Network":"10.244.0.0/16","Backend":{"Type":"vxlan","VNI":-3}}', /invalid network config: (Backend\.)?VNI\b.*-3/],
+      ['/nofamily/network', '{"EnableIPv4":false,"EnableIPv6":false,"Network":"10.244.0.0/16","Backend":{"Type":"alloc"}}', /invalid network config: .*EnableIPv4=false, EnableIPv6=false/],
+      ['/nov6net/network', '{"EnableIPv4":false,"EnableIPv6":true,"Backend":{"Type":"alloc"}}', /invalid network config: .*IPv6Network/],
     ];
     for (const [prefix, config, message] of cases) {
       await cluster.etcd.etcdctl(['put', `${prefix}/config`, config]);

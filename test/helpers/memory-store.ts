@@ -3,7 +3,7 @@
 // other hosts' leases. watchLeases yields the snapshot first, then one batch per change.
 import type { NetworkConfig } from '../../subnet-lease/config.js';
 import { IP4Net, IP6Net, parseIP4 } from '../../common/ip.js';
-import { type Lease, type LeaseAttrs, type LeaseEvent, decodeLeaseAttrs, encodeLeaseAttrs } from '../../subnet-lease/lease.js';
+import { type Lease, type LeaseAttrs, type LeaseEvent, type SubnetPair, decodeLeaseAttrs, encodeLeaseAttrs, isSameLease } from '../../subnet-lease/lease.js';
 import type { LeaseStore, PreviousLease } from '../../subnet-lease/store.js';
 
 type Sink = (events: LeaseEvent[]) => void;
@@ -74,7 +74,7 @@ export class MemoryLeaseStore implements LeaseStore {
     for (const s of this.sinks) s(events);
   }
 
-  async *watchLeases(ownSubnet: () => IP4Net | null, signal: AbortSignal): AsyncIterable<LeaseEvent[]> {
+  async *watchLeases(ownSubnet: () => SubnetPair | null, signal: AbortSignal): AsyncIterable<LeaseEvent[]> {
     const queue: LeaseEvent[][] = [];
     let wake: (() => void) | null = null;
     const sink: Sink = (events) => {
@@ -94,7 +94,7 @@ export class MemoryLeaseStore implements LeaseStore {
           continue;
         }
         const own = ownSubnet();
-        const mine = batch.filter((e) => !own || !e.lease.subnet.equals(own));
+        const mine = batch.filter((e) => !own || !isSameLease(e.lease, own));
         if (mine.length > 0 || batch.length === 0) yield mine;
       }
     } finally {

@@ -9,7 +9,8 @@
 //     namespaces `${bed.prefix}-h<i>`, each with eth0 = 198.18.0.<i>/24 (veth to br0), lo up,
 //     net.ipv4.ip_forward=1. Leftover namespaces with the same prefix are removed first.
 //     With { ipv6: true } also fd00:198:18::<i>/64 on eth0 (fd00:198:18::fe on br0), without DAD,
-//     and IPv6 forwarding on.
+//     and IPv6 forwarding on. With { ipv6: true, ipv4: false } the underlay is IPv6-only: no IPv4
+//     address on br0 or eth0.
 //   bed.host(i)                  namespace name of host i
 //   bed.hostAddr(i)              "198.18.0.<i>"
 //   bed.hostAddr6(i)             "fd00:198:18::<i>"
@@ -90,12 +91,13 @@ export class TestBed {
     readonly prefix: string,
     readonly hosts: number,
     readonly ipv6 = false,
+    readonly ipv4 = true,
   ) {
     this.sw = `${prefix}-sw`;
   }
 
-  static async create(opts: { tag: string; hosts?: number; ipv6?: boolean }): Promise<TestBed> {
-    const bed = new TestBed(`fl-${process.pid}-${opts.tag}`, opts.hosts ?? 3, opts.ipv6 === true);
+  static async create(opts: { tag: string; hosts?: number; ipv6?: boolean; ipv4?: boolean }): Promise<TestBed> {
+    const bed = new TestBed(`fl-${process.pid}-${opts.tag}`, opts.hosts ?? 3, opts.ipv6 === true, opts.ipv4 !== false);
     installExitHook();
     await removeNamespaces(bed.prefix);
     try {
@@ -138,7 +140,7 @@ export class TestBed {
   private async build(): Promise<void> {
     await this.addNamespace(this.sw);
     await this.ip(this.sw, 'link', 'add', 'br0', 'type', 'bridge');
-    await this.ip(this.sw, 'addr', 'add', '198.18.0.254/24', 'dev', 'br0');
+    if (this.ipv4) await this.ip(this.sw, 'addr', 'add', '198.18.0.254/24', 'dev', 'br0');
     await this.ip(this.sw, 'link', 'set', 'br0', 'up');
     if (this.ipv6) await this.ip(this.sw, 'addr', 'add', 'fd00:198:18::fe/64', 'dev', 'br0', 'nodad');
     for (let i = 1; i <= this.hosts; i++) {
@@ -146,7 +148,7 @@ export class TestBed {
       await this.addNamespace(h);
       await this.ip(h, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', `sw${i}`, 'netns', this.sw);
       await this.ip(this.sw, 'link', 'set', `sw${i}`, 'master', 'br0', 'up');
-      await this.ip(h, 'addr', 'add', `${this.hostAddr(i)}/24`, 'dev', 'eth0');
+      if (this.ipv4) await this.ip(h, 'addr', 'add', `${this.hostAddr(i)}/24`, 'dev', 'eth0');
       await this.ip(h, 'link', 'set', 'eth0', 'up');
       await this.exec(h, ['sysctl', '-qw', 'net.ipv4.ip_forward=1']);
       if (this.ipv6) {

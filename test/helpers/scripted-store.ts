@@ -4,7 +4,7 @@
 // is waiting for the next, so a test can assert that *nothing* happened without sleeping.
 import type { NetworkConfig } from '../../subnet-lease/config.js';
 import { IP4Net, IP6Net, parseIP4, parseIP6 } from '../../common/ip.js';
-import type { Lease, LeaseAttrs, LeaseEvent } from '../../subnet-lease/lease.js';
+import { isSameLease, type Lease, type LeaseAttrs, type LeaseEvent, type SubnetPair } from '../../subnet-lease/lease.js';
 import type { LeaseStore, PreviousLease } from '../../subnet-lease/store.js';
 
 export function lease(subnet: string, publicIP: string, backendType?: string, v6?: { subnet: string; publicIP: string }): Lease {
@@ -65,12 +65,12 @@ export class ScriptedStore implements LeaseStore {
     }
   }
 
-  async *watchLeases(ownSubnet: () => IP4Net | null, signal: AbortSignal): AsyncIterable<LeaseEvent[]> {
+  async *watchLeases(ownSubnet: () => SubnetPair | null, signal: AbortSignal): AsyncIterable<LeaseEvent[]> {
     while (!signal.aborted) {
       const batch = this.queue.shift();
       if (batch) {
         const own = ownSubnet();
-        yield batch.filter((e) => !own || !e.lease.subnet.equals(own));
+        yield batch.filter((e) => !own || !isSameLease(e.lease, own));
         continue;
       }
       this.waiting = true;

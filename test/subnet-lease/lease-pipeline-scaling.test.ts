@@ -20,7 +20,7 @@ async function run(n: number): Promise<{ ms: number; seen: number }> {
   const own = await m.acquireLease({ publicIP: parseIP4('198.18.250.250'), publicIPv6: null }, ac.signal);
   const kept = m.keepLease(own, ac.signal, () => undefined);
   let seen = 0;
-  const iter = m.watchLeases(() => own.subnet, ac.signal)[Symbol.asyncIterator]();
+  const iter = m.watchLeases(() => own, ac.signal)[Symbol.asyncIterator]();
   seen += (await iter.next()).value?.length ?? 0;
   const t0 = performance.now();
   // n changes, each its own batch (the worst case for a per-event cost)

@@ -154,7 +154,7 @@ function leaseStoreSuite(getHarness: () => Harness): void {
     await h.put(`${PREFIX}/subnets/10.5.200.0-24`, '{"PublicIP":"198.18.0.2","PublicIPv6":null}', true);
     const batches: LeaseEvent[][] = [];
     const done = (async () => {
-      for await (const b of m.watchLeases(() => own.subnet, ac.signal)) batches.push(b);
+      for await (const b of m.watchLeases(() => own, ac.signal)) batches.push(b);
     })().catch(() => undefined);
     await until('initial batch', () => batches.length >= 1);
     expect(batches[0]!.map((e) => `${e.type} ${e.lease.subnet}`)).to.deep.equal(['added 10.5.200.0/24']);
@@ -227,7 +227,7 @@ describe('etcd lease store on a real etcd @etcd', () => {
       const kept = m.keepLease(own, ac.signal, (l) => changes.push(l));
       const seen: string[] = [];
       const followed = (async () => {
-        for await (const b of m.watchLeases(() => own.subnet, ac.signal)) seen.push(...b.map((e) => `${e.type} ${e.lease.subnet}`));
+        for await (const b of m.watchLeases(() => own, ac.signal)) seen.push(...b.map((e) => `${e.type} ${e.lease.subnet}`));
       })();
       await etcd().etcdctl(['put', `${PREFIX}/subnets/10.5.210.0-24`, '{"PublicIP":"198.18.0.2","PublicIPv6":null}']);
       await until('the other host followed', () => seen.includes('added 10.5.210.0/24'));

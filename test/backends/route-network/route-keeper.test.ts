@@ -2,7 +2,7 @@
 // `routesFor`, on the fake kernel. host-gw's own behaviour is in test/backends/host-gw.
 import { expect } from 'chai';
 import { RouteKeeper, type LeaseRoutes } from '../../../backends/route-network/route-keeper.js';
-import { canonical, routeState, sameRoute } from '../../../backends/route-network/route-match.js';
+import { canonical, routeState, sameRoute, slotKey } from '../../../backends/route-network/route-match.js';
 import { FakeNative } from '../../../native/fake.js';
 import { RTPROT_KERNEL, type Route } from '../../../native/types.js';
 import { formatIP4 } from '../../../common/ip.js';
@@ -32,6 +32,16 @@ describe('route-network: route comparison', () => {
     const other = kernelRoute({ ifindex: 3 });
     expect(routeState(want, [other])).to.deep.equal({ kind: 'conflict', existing: other });
     expect(routeState(want, [kernelRoute({ protocol: 4, scope: 0 })])).to.deep.equal({ kind: 'present' });
+  });
+
+  it('finds an IPv6 route wanted without a metric where the kernel lists it, at metric 1024', () => {
+    // The kernel gives an IPv6 route added with metric 0 the metric 1024: that is the same route, and its
+    // slot is wanted (otherwise the route check puts it back and the stale sweep deletes it, forever).
+    const want = { dst: 'fd00:10:244:2::/64', gateway: 'fd00:198:18::2', ifindex: 2, protocol: 157 };
+    const listed = kernelRoute({ family: 6, dst: 'fd00:10:244:2::/64', gateway: 'fd00:198:18::2', metric: 1024, protocol: 157 });
+    expect(routeState(want, [listed])).to.deep.equal({ kind: 'present' });
+    expect(slotKey(listed)).to.equal(slotKey(want));
+    expect(slotKey({ dst: '10.244.2.0/24' })).to.not.equal(slotKey({ dst: '10.244.2.0/24', metric: 1024 }));
   });
 });
 

@@ -43,7 +43,7 @@ describe('kube lease store: other nodes as leases (fake API server)', function (
     const store = h.store();
     const lease = await ourLease(store);
     stop = new AbortController();
-    return new BatchReader(store.watchLeases(() => lease.subnet, stop.signal));
+    return new BatchReader(store.watchLeases(() => lease, stop.signal));
   }
 
   afterEach(async () => {
@@ -215,7 +215,7 @@ describe('kube lease store: dual stack (fake API server)', function () {
     expect(ann[`${PREFIX}public-ipv6`]).to.equal('fd00:198:18::1');
     expect(ann[`${PREFIX}backend-v6-data`]).to.equal('{"VNI":1,"VtepMAC":"0a:58:00:00:06:01"}');
     stop = new AbortController();
-    const r = new BatchReader(store.watchLeases(() => lease.subnet, stop.signal));
+    const r = new BatchReader(store.watchLeases(() => lease, stop.signal));
     expect((await r.next()).map(describeEvent)).to.deep.equal([
       `added 10.244.2.0/24 198.18.0.2 vxlan {"VNI":1,"VtepMAC":"${mac(2)}"} fd00:10:244:2::/64 fd00:198:18::2 {"VNI":1,"VtepMAC":"0a:58:00:00:06:02"}`,
     ]);

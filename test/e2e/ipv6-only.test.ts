@@ -14,7 +14,10 @@ import { promisify } from 'node:util';
 import { cniAdd, flannelCniPath, type CniRunOptions } from '../helpers/cni.js';
 import { startEtcd, type EtcdInstance } from '../helpers/etcd.js';
 import { TestBed, removeNamespaces } from '../helpers/netns.js';
-import { FLANNELD, FlanneldProcess, until } from '../helpers/flanneld.js';
+import { FLANNELD, FlanneldProcess, statusOf, until } from '../helpers/flanneld.js';
+
+/** Each host's health server (/status), inside its own namespace. */
+const HEALTHZ_PORT = 18495;
 
 const run = promisify(execFile);
 const SWITCH6 = 'fd00:198:18::fe';
@@ -90,7 +93,7 @@ for (const c of CASES) {
       const config = { EnableIPv4: false, EnableIPv6: true, IPv6Network: NETWORK6, EnableNFTables: c.nftables, Backend: { Type: c.backend } };
       await etcd.etcdctl(['put', '/coreos.com/network/config', JSON.stringify(config)]);
       for (const i of HOSTS) {
-        const args = [`--etcd-endpoints=http://[${SWITCH6}]:2379`, '--ip-masq'];
+        const args = [`--etcd-endpoints=http://[${SWITCH6}]:2379`, '--ip-masq', `--healthz-port=${HEALTHZ_PORT}`, '--peer-probe-interval=1'];
         daemons.set(i, new FlanneldProcess(bed, i, join(nodeRoot(i), 'run/flannel/subnet.env'), args, {}, { etcd: false }));
       }
       for (const i of HOSTS) await daemons.get(i)!.waitForSubnetEnv();
@@ -231,6 +234,21 @@ for (const c of CASES) {
         expect(await bed.exec(h, ['ip6tables-save'])).to.not.include('FLANNEL');
       });
     }
+
+    it('probes every peer over IPv6 (ICMPv6 echo with the full MTU): flanneld status shows both reachable, the path MTU ok', async () => {
+      await until('host 1 sees both peers reachable with their MTU checked', async () => {
+        const doc = await statusOf(bed, 1, HEALTHZ_PORT);
+        return doc?.summary.reachable === 2 && doc.peers.every((p) => p.mtu.state === 'ok');
+      });
+      const doc = (await statusOf(bed, 1, HEALTHZ_PORT))!;
+      expect(doc.lease?.subnet).to.equal(null);
+      for (const p of doc.peers) {
+        expect(p.subnet, 'keyed by the IPv6 subnet').to.match(/^fd[0-9a-f:]+\/\d+$/);
+        expect(p.publicIP).to.match(/^fd00:198:18::/);
+        // vxlan: the peer's flannel-v6 address (its subnet's first address); host-gw: its public IPv6.
+        expect(p.probeAddress).to.equal(c.backend === 'vxlan' ? p.subnet.replace(/\/\d+$/, '') : p.publicIP);
+      }
+    });
 
     it('flanneld diagnose finds our IPv6-only lease and every kernel entry in place (exit 0)', async () => {
       const argv = ['netns', 'exec', bed.host(1), process.execPath, FLANNELD, 'diagnose', `--etcd-endpoints=http://[${SWITCH6}]:2379`, '--iface=eth0', `--subnet-file=${join(nodeRoot(1), 'run/flannel/subnet.env')}`];

@@ -159,7 +159,9 @@ describe('host-gw: flanneld on three hosts of one segment and one behind a route
     if (!(await podRoutes(1)).includes(route)) expect(reached, 'pod 1 reached pod 2 without the route').to.equal(false);
     await until('the route back on host 1', async () => (await podRoutes(1)).includes(route), 25_000);
     expect(Date.now() - t0).to.be.below(15_000);
-    expect(daemons.get(1)!.output()).to.include(`route check: route ${subnet(2)} via ${addr(2)} dev eth0 was missing; put back`);
+    // The log line crosses a pipe: it may arrive a moment after the route is back.
+    const line = `route check: route ${subnet(2)} via ${addr(2)} dev eth0 was missing; put back`;
+    await until('the repair logged', () => daemons.get(1)!.output().includes(line), 5_000);
     expect(await ping(1, 2)).to.match(/ 0% packet loss/);
   });
 

@@ -104,13 +104,16 @@ function probeSuite(backend: 'vxlan' | 'host-gw', overhead: number): void {
         expect(await metrics(cluster, 2)).to.contain(`flannel_peer_reachable{peer_subnet="${subnets[2]}",public_ip="198.18.0.3"} 0`);
         // Host 1 and 2 still reach each other.
         expect(peer(await statusDoc(cluster, 1), subnets[1]!)?.reachable).to.equal(true);
-        expect(daemons[0]!.output()).to.match(new RegExp(`peer ${subnets[2]!.replace(/\./g, '\\.')} \\(198\\.18\\.0\\.3\\) is unreachable: 3 probes in a row`));
+        // Log lines cross a pipe: they may arrive a moment after /status changed.
+        const down = new RegExp(`peer ${subnets[2]!.replace(/\./g, '\\.')} \\(198\\.18\\.0\\.3\\) is unreachable: 3 probes in a row`);
+        await until('the transition logged', () => down.test(daemons[0]!.output()), 5_000);
       } finally {
         await cluster.bed.exec(h3, ['nft', 'delete table inet fltest']);
       }
       await until('host 1 sees host 3 again', async () => peer(await statusDoc(cluster, 1), subnets[2]!)?.reachable === true, 30_000);
       expect((await statusCommand(cluster, 1, [])).code).to.equal(0);
       expect(await metrics(cluster, 1)).to.contain(`flannel_peer_reachable{peer_subnet="${subnets[2]}",public_ip="198.18.0.3"} 1`);
+      await until('the way back logged', () => daemons[0]!.output().includes(`peer ${subnets[2]} (198.18.0.3) is reachable again`), 5_000);
       const lines = daemons[0]!.output().split('\n');
       expect(lines.filter((l) => l.includes(`peer ${subnets[2]} (198.18.0.3) is unreachable`))).to.have.length(1);
       expect(lines.filter((l) => l.includes(`peer ${subnets[2]} (198.18.0.3) is reachable again`))).to.have.length(1);
@@ -137,6 +140,7 @@ function probeSuite(backend: 'vxlan' | 'host-gw', overhead: number): void {
         // The search stops within 8 bytes; a bridge lets frames up to 4 bytes over its port MTU through (room for a VLAN tag).
         expect(works).to.be.within(1400 - overhead - 8, 1400 - overhead + 4);
         expect(peer(doc, subnets[2]!)!.mtu.size).to.equal(full);
+        await until('the MTU warning logged', () => daemons[0]!.output().includes('path MTU to peer'), 5_000);
         const warning = daemons[0]!.output().split('\n').find((l) => l.includes('path MTU to peer'));
         expect(warning, daemons[0]!.output()).to.include(`peer ${subnets[2]} (198.18.0.3)`).and.include(`${full}-byte packets`).and.include(`${works}-byte ones pass`);
         if (backend === 'vxlan') expect(warning).to.include(`"MTU": ${works + 50}`);

@@ -12,7 +12,10 @@ import { promisify } from 'node:util';
 import { parseAllDocuments } from 'yaml';
 import { cniAdd, flannelCniPath, type ConfList, type CniRunOptions } from '../helpers/cni.js';
 import { RemoteFakeApi } from '../helpers/fake-apiserver-remote.js';
-import { FlanneldProcess, SWITCH_ADDR, until } from '../helpers/flanneld.js';
+import { FlanneldProcess, SWITCH_ADDR, statusOf, until } from '../helpers/flanneld.js';
+
+/** Each host's health server (/status), inside its own namespace. */
+const HEALTHZ_PORT = 18496;
 import { TestBed, removeNamespaces } from '../helpers/netns.js';
 import { kubeconfigText, nodeObject } from '../subnet-lease/kube/harness.js';
 
@@ -88,7 +91,7 @@ describe('kube mode end to end: flanneld --kube-subnet-mgr, fake API server, CNI
 
   function startFlanneld(i: number): FlanneldProcess {
     const env = i === 3 ? { NODE_NAME: '', POD_NAME: 'kube-flannel-ds-h3', POD_NAMESPACE: 'kube-flannel' } : { NODE_NAME: `node${i}` };
-    const args = ['--kube-subnet-mgr', `--kubeconfig-file=${join(tmp, 'kubeconfig')}`, `--net-config-path=${join(tmp, 'net-conf.json')}`];
+    const args = ['--kube-subnet-mgr', `--kubeconfig-file=${join(tmp, 'kubeconfig')}`, `--net-config-path=${join(tmp, 'net-conf.json')}`, `--healthz-port=${HEALTHZ_PORT}`, '--peer-probe-interval=1'];
     const d = new FlanneldProcess(bed, i, join(nodeRoot(i), 'run/flannel/subnet.env'), args, env, { etcd: false });
     daemons.set(i, d);
     return d;
@@ -150,6 +153,17 @@ describe('kube mode end to end: flanneld --kube-subnet-mgr, fake API server, CNI
     for (const i of HOSTS) {
       for (const j of HOSTS) if (i !== j) expect(await ping(i, podIP.get(j)!), `pod ${i} -> pod ${j}`).to.equal(true);
     }
+  });
+
+  it('probes the other nodes through flannel.1: flanneld status shows them reachable, the store kube, the path MTU ok', async () => {
+    await until('host 1 sees both peers reachable with their MTU checked', async () => {
+      const doc = await statusOf(bed, 1, HEALTHZ_PORT);
+      return doc?.summary.reachable === 2 && doc.peers.every((p) => p.mtu.state === 'ok');
+    });
+    const doc = (await statusOf(bed, 1, HEALTHZ_PORT))!;
+    expect(doc.store.name).to.match(/kube/i);
+    expect(doc.store.connected).to.equal(true);
+    expect(doc.peers.map((p) => p.path)).to.deep.equal(['through flannel.1', 'through flannel.1']);
   });
 
   it('programs the reference entries from the annotations of the other nodes', async () => {

@@ -83,7 +83,8 @@ say "flanneld on every host (logs in $tmp/h<N>/flanneld.log)"
 for i in $(seq 1 "$hosts"); do
   mkdir -p "$tmp/h$i"
   ip netns exec "$ns-h$i" "$repo/flanneld/flanneld" --etcd-endpoints=http://198.18.0.254:2379 \
-    --iface=eth0 --subnet-file="$tmp/h$i/subnet.env" >"$tmp/h$i/flanneld.log" 2>&1 &
+    --iface=eth0 --subnet-file="$tmp/h$i/subnet.env" --healthz-port=10256 --peer-probe-interval=1 \
+    >"$tmp/h$i/flanneld.log" 2>&1 &
   pids+=($!)
 done
 for i in $(seq 1 "$hosts"); do
@@ -134,6 +135,16 @@ for i in $(seq 1 "$hosts"); do
   done
   echo
 done
+
+say "what flanneld on host 1 sees of its peers (flanneld status)"
+# Its probes need a few seconds for a verdict on every peer: exit code 2 means "cannot tell yet".
+for _ in $(seq 1 30); do
+  ip netns exec "$ns-h1" node "$repo/dist/flanneld/main.js" status --healthz-port=10256 >"$tmp/status.txt" 2>&1
+  code=$?
+  [ "$code" != 2 ] && break
+  sleep 0.5
+done
+cat "$tmp/status.txt"
 
 if ((keep)); then
   say "--keep: namespaces $ns-* stay until you press Enter"

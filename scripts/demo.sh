@@ -2,8 +2,7 @@
 # The flannel-ts demo: a real etcd and three hosts made of network namespaces, one flanneld per host, one
 # pod per host attached through the CNI chain (our flannel plugin -> Debian's bridge + host-local), then
 # the lease table, a ping matrix between all pods and `flanneld status` of host 1. Everything lives in
-# namespaces named fl-demo-<pid>-*
-# and a temp folder, and is removed on exit or Ctrl-C.
+# namespaces named fl-demo-<pid>-* and a temp folder, and is removed on exit or Ctrl-C.
 #
 #   bash scripts/demo.sh [--backend vxlan|host-gw|udp|alloc] [--hosts N] [--keep]
 set -euo pipefail

@@ -17,13 +17,37 @@ export interface OpenWireGuardOptions extends Omit<UserspaceOptions, 'why'> {
   netns?: string;
   /** Try creating a link of kind wireguard when the family is missing (default true; diagnose passes false: it changes nothing). */
   probeLink?: boolean;
+  /** 'auto' (the default): the kernel's when it has WireGuard, else wireguard-go; or one of them forced. */
+  dataPath?: WgDataPathChoice;
+}
+
+export type WgDataPathChoice = 'auto' | 'kernel' | 'userspace';
+
+/** The environment variable that forces a data path (for a kernel module known to be broken, or for tests). */
+export const DATA_PATH_ENV = 'FLANNEL_TS_WIREGUARD_DATAPATH';
+
+/** A data path that was asked for and cannot be had, or a bad FLANNEL_TS_WIREGUARD_DATAPATH. */
+export class WireGuardDataPathError extends Error {
+  override readonly name = 'WireGuardDataPathError';
+}
+
+/** The data path FLANNEL_TS_WIREGUARD_DATAPATH asks for ('auto' when unset or empty). */
+export function dataPathFromEnv(env: NodeJS.ProcessEnv = process.env): WgDataPathChoice {
+  const v = env[DATA_PATH_ENV] ?? '';
+  if (v === '' || v === 'auto' || v === 'kernel' || v === 'userspace') return v === '' ? 'auto' : v;
+  throw new WireGuardDataPathError(`${DATA_PATH_ENV}=${JSON.stringify(v)}: must be auto, kernel or userspace`);
 }
 
 const KERNEL_WHY = 'kernel WireGuard (generic netlink family wireguard)';
 
-/** Opens the WireGuard data path for this host. Never rejects: a missing wireguard-go shows at the first device. */
+/**
+ * Opens the WireGuard data path for this host. With `dataPath` 'auto' it never rejects (a missing
+ * wireguard-go shows at the first device); 'kernel' rejects with WireGuardDataPathError when the kernel
+ * has no WireGuard, naming why; 'userspace' never tries the kernel.
+ */
 export async function openWireGuard(opts: OpenWireGuardOptions = {}): Promise<WireGuard> {
-  const { netns, probeLink = true, ...userspace } = opts;
+  const { netns, probeLink = true, dataPath = 'auto', ...userspace } = opts;
+  if (dataPath === 'userspace') return new UserspaceWireGuard({ ...userspace, why: `userspace WireGuard (wireguard-go): chosen by ${DATA_PATH_ENV}=userspace` });
   const reasons: string[] = [];
   try {
     return await openKernelWireGuard({ netns, why: KERNEL_WHY });
@@ -40,6 +64,7 @@ export async function openWireGuard(opts: OpenWireGuardOptions = {}): Promise<Wi
       }
     } else reasons.push(`creating a link of kind wireguard failed: ${probe}`);
   }
+  if (dataPath === 'kernel') throw new WireGuardDataPathError(`${DATA_PATH_ENV}=kernel, but the kernel has no WireGuard (${reasons.join(', ')})`);
   return new UserspaceWireGuard({ ...userspace, why: `userspace WireGuard (wireguard-go): the kernel has no WireGuard (${reasons.join(', ')})` });
 }
 

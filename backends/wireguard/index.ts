@@ -7,8 +7,8 @@ import { decodeLeaseData } from './lease-data.js';
 export const wireguard: BackendModule = {
   type: 'wireguard',
   async create(ctx, deps) {
-    const [{ createWireguardBackend }, { openWireGuard }] = await Promise.all([import('./backend.js'), import('../../native/wireguard.js')]);
-    return createWireguardBackend(ctx, deps.native(), await openWireGuard());
+    const [{ createWireguardBackend }, { openWireGuard, dataPathFromEnv }] = await Promise.all([import('./backend.js'), import('../../native/wireguard.js')]);
+    return createWireguardBackend(ctx, deps.native(), await openWireGuard({ dataPath: dataPathFromEnv() }));
   },
   leaseDataValidator(config) {
     return (attrs, lease) => {
@@ -29,8 +29,8 @@ export const wireguard: BackendModule = {
   },
   mtuAdvice: (works) => `Set "MTU": ${works + 80} in the wireguard Backend config (the device and the pods then get ${works})`,
   async diagnose(input) {
-    const [{ checkWireguard }, { openWireGuard }] = await Promise.all([import('./diagnose.js'), import('../../native/wireguard.js')]);
-    const wg = await openWireGuard({ probeLink: false });
+    const [{ checkWireguard }, { openWireGuard, dataPathFromEnv }] = await Promise.all([import('./diagnose.js'), import('../../native/wireguard.js')]);
+    const wg = await openWireGuard({ probeLink: false, dataPath: dataPathFromEnv() });
     try {
       return await checkWireguard(input, wg);
     } finally {

@@ -12,7 +12,7 @@ import { encodeLinkAddKind } from '../../native/netlink/encode.js';
 import { GENL_ID_CTRL, NETLINK_GENERIC, resolveFamily } from '../../native/netlink/genl.js';
 import { Transport, answerError } from '../../native/netlink/transport.js';
 import { addWireguardLink, deleteLink, linkByName, openKernelWireGuard, openRtnetlink } from '../../native/wg-kernel.js';
-import { openWireGuard } from '../../native/wireguard.js';
+import { dataPathFromEnv, openWireGuard } from '../../native/wireguard.js';
 import { TestBed, netnsPath } from '../helpers/netns.js';
 
 const hasModule = existsSync('/sys/module/wireguard');
@@ -85,6 +85,30 @@ describe('kernel WireGuard against the real kernel: family resolution, link, cho
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  it('FLANNEL_TS_WIREGUARD_DATAPATH: userspace never asks the kernel, kernel fails naming why, a bad value is refused', async function () {
+    const dir = await mkdtemp(join(tmpdir(), 'fl-wgk-'));
+    try {
+      const user = await openWireGuard({ netns: bed.prefix, socketDir: dir, dataPath: 'userspace' });
+      user.close();
+      expect(user.kind).to.equal('userspace');
+      expect(user.why).to.equal('userspace WireGuard (wireguard-go): chosen by FLANNEL_TS_WIREGUARD_DATAPATH=userspace');
+      if (!hasModule) {
+        const err = await openWireGuard({ netns: bed.prefix, socketDir: dir, dataPath: 'kernel' }).then(() => null, (e: unknown) => e as Error);
+        expect(err?.name).to.equal('WireGuardDataPathError');
+        expect(err?.message).to.equal(
+          'FLANNEL_TS_WIREGUARD_DATAPATH=kernel, but the kernel has no WireGuard (generic netlink family wireguard not found, creating a link of kind wireguard failed: EOPNOTSUPP)',
+        );
+        expect((await bed.ip(bed.prefix, '-o', 'link', 'show')).trim().split('\n')).to.have.length(1); // only lo
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+    expect(dataPathFromEnv({})).to.equal('auto');
+    expect(dataPathFromEnv({ FLANNEL_TS_WIREGUARD_DATAPATH: '' })).to.equal('auto');
+    expect(dataPathFromEnv({ FLANNEL_TS_WIREGUARD_DATAPATH: 'userspace' })).to.equal('userspace');
+    expect(() => dataPathFromEnv({ FLANNEL_TS_WIREGUARD_DATAPATH: 'Kernel' })).to.throw('FLANNEL_TS_WIREGUARD_DATAPATH="Kernel": must be auto, kernel or userspace');
   });
 
   it('openWireGuard picks the kernel where the kernel has WireGuard', async function () {

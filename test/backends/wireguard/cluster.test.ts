@@ -19,6 +19,8 @@ const run = promisify(execFile);
 const HOSTS = [1, 2, 3];
 /** Each host's health server (/status), inside its own namespace. */
 const HEALTHZ_PORT = 18493;
+/** These tests are about wireguard-go (killed by hand, its socket): forced even where the kernel has WireGuard. */
+const USERSPACE = { FLANNEL_TS_WIREGUARD_DATAPATH: 'userspace' };
 const CONFLIST = { name: 'cbr0', cniVersion: '0.3.1', plugins: [{ type: 'flannel', delegate: { hairpinMode: true, isDefaultGateway: true } }] };
 
 describe('wireguard: flanneld with wireguard-go on three hosts, pods via the CNI chain @netns @etcd', function () {
@@ -46,7 +48,7 @@ describe('wireguard: flanneld with wireguard-go on three hosts, pods via the CNI
   const peers = async (i: number): Promise<string> => (await hostSh(i, 'wg show flannel-wg allowed-ips')).trim().split('\n').sort().join('\n');
 
   function start(i: number): FlanneldProcess {
-    const d = new FlanneldProcess(bed, i, join(root(i), 'run/flannel/subnet.env'), [`--healthz-port=${HEALTHZ_PORT}`, '--peer-probe-interval=1'], {}, { root: root(i) });
+    const d = new FlanneldProcess(bed, i, join(root(i), 'run/flannel/subnet.env'), [`--healthz-port=${HEALTHZ_PORT}`, '--peer-probe-interval=1'], USERSPACE, { root: root(i) });
     daemons.set(i, d);
     return d;
   }
@@ -95,7 +97,7 @@ describe('wireguard: flanneld with wireguard-go on three hosts, pods via the CNI
         `{"PublicIP":"${bed.hostAddr(i)}","PublicIPv6":null,"BackendType":"wireguard","BackendData":{"PublicKey":"${publicKeyOf(key)}","Port":51820}}`,
       );
       expect(await readFile(join(root(i), 'run/flannel/subnet.env'), 'utf8')).to.include('FLANNEL_MTU=1420\n');
-      expect(daemons.get(i)!.output()).to.include('WireGuard data path: userspace WireGuard (wireguard-go)');
+      expect(daemons.get(i)!.output()).to.include('WireGuard data path: userspace WireGuard (wireguard-go): chosen by FLANNEL_TS_WIREGUARD_DATAPATH=userspace');
     }
   });
 

@@ -4,7 +4,7 @@
 // `diagnose` load the backend's code on first use, so a daemon loads only the backend it runs.
 import type { Native } from '../native/types.js';
 import type { NetworkConfig } from '../subnet-lease/config.js';
-import { describeSubnets, hasIPv4, type Lease } from '../subnet-lease/lease.js';
+import { describeSubnets, hasIPv4, publicAddress, type Lease } from '../subnet-lease/lease.js';
 import type { LeaseDataValidator } from '../subnet-lease/acceptance.js';
 import type { Backend, BackendContext, ExternalInterface } from './backend.js';
 import { formatIP4, formatIP6 } from '../common/ip.js';
@@ -49,11 +49,12 @@ export interface BackendModule {
   /** The VTEP MAC another host's lease of this type carries, for diagnose's lease list ('(invalid)' when unreadable). */
   vtepMac?(lease: Lease): string;
   /**
-   * Where flanneld's peer probes (issue 16) go for another host's lease: an address the peer's kernel
-   * answers, reached through this backend's data path. Without it the probes go to the public IP on
-   * the underlay. null: this lease cannot be probed (no address of a family in use).
+   * Where flanneld's peer probes (issue 16) go: for `config`, once, a function giving for another
+   * host's lease an address the peer's kernel answers, reached through this backend's data path
+   * (null: this lease cannot be probed, no address of a family in use). Without it the probes go to
+   * the public IP on the underlay.
    */
-  probeTarget?(lease: Lease, config: NetworkConfig): ProbeTarget | null;
+  probeTargets?(config: NetworkConfig): ProbeTargetOf;
   /** What to set when only `works`-byte packets pass (the path-MTU warning), e.g. the backend's MTU option. */
   mtuAdvice?(works: number, family: 4 | 6, config: NetworkConfig): string;
 }
@@ -65,25 +66,32 @@ export interface ProbeTarget {
   path: string;
 }
 
+export type ProbeTargetOf = (lease: Lease) => ProbeTarget | null;
+
 /**
  * The overlay address of a lease (its subnet's network address, which the peer's flannel device holds):
- * the IPv4 one when IPv4 is in use, else the IPv6 one. `device(family)` names the device it goes through.
+ * the IPv4 one when IPv4 is in use, else the IPv6 one, through the device named for that family.
  */
-export function overlayProbeTarget(lease: Lease, config: NetworkConfig, device: (family: 4 | 6) => string): ProbeTarget | null {
-  if (config.enableIPv4) return { address: formatIP4(lease.subnet.ip), family: 4, path: `through ${device(4)}` };
-  if (config.enableIPv6 && lease.ipv6Subnet) return { address: formatIP6(lease.ipv6Subnet.ip), family: 6, path: `through ${device(6)}` };
-  return null;
+export function overlayProbeTargets(config: NetworkConfig, devices: { 4: string; 6: string }): ProbeTargetOf {
+  const via4 = `through ${devices[4]}`;
+  const via6 = `through ${devices[6]}`;
+  return (lease) => {
+    if (config.enableIPv4) return { address: formatIP4(lease.subnet.ip), family: 4, path: via4 };
+    if (config.enableIPv6 && lease.ipv6Subnet) return { address: formatIP6(lease.ipv6Subnet.ip), family: 6, path: via6 };
+    return null;
+  };
 }
 
 /** The public address of a lease on the underlay, of the family in use. */
-export function underlayProbeTarget(lease: Lease, config: NetworkConfig): ProbeTarget | null {
-  if (config.enableIPv4 && lease.attrs.publicIP !== 0) return { address: formatIP4(lease.attrs.publicIP), family: 4, path: 'on the underlay' };
-  if (config.enableIPv6 && lease.attrs.publicIPv6 !== null) return { address: formatIP6(lease.attrs.publicIPv6), family: 6, path: 'on the underlay' };
-  return null;
+export function underlayProbeTargets(config: NetworkConfig): ProbeTargetOf {
+  return (lease) => {
+    if (config.enableIPv4 && lease.attrs.publicIP !== 0) return { address: formatIP4(lease.attrs.publicIP), family: 4, path: 'on the underlay' };
+    if (config.enableIPv6 && lease.attrs.publicIPv6 !== null) return { address: formatIP6(lease.attrs.publicIPv6), family: 6, path: 'on the underlay' };
+    return null;
+  };
 }
 
 /** "(lease 10.244.3.0/24 of 198.18.0.3)"; IPv6-only "(lease fd00:10:244:3::/64 of fd00:198:18::3)". */
 export function leaseRef(lease: Lease): string {
-  if (!hasIPv4(lease)) return `(lease ${describeSubnets(lease)} of ${lease.attrs.publicIPv6 === null ? '(no PublicIPv6)' : formatIP6(lease.attrs.publicIPv6)})`;
-  return `(lease ${lease.subnet} of ${formatIP4(lease.attrs.publicIP)})`;
+  return `(lease ${hasIPv4(lease) ? lease.subnet : describeSubnets(lease)} of ${publicAddress(lease) ?? '(no PublicIPv6)'})`;
 }

@@ -7,7 +7,7 @@ import type { Network } from '../backends/backend.js';
 import type { NetworkConfig } from '../subnet-lease/config.js';
 import { isAbort } from '../common/abort.js';
 import { OwnNodeDeletedError } from '../subnet-lease/kube/errors.js';
-import { describeSubnets, type Lease } from '../subnet-lease/lease.js';
+import { describeSubnets, hasIPv4, type Lease } from '../subnet-lease/lease.js';
 import type { Logger } from '../common/log.js';
 import type { LeaseStore } from '../subnet-lease/store.js';
 import { openNative, type Native } from '../native/index.js';
@@ -33,11 +33,6 @@ import { peerDocument, summarize, type StatusDocument } from './probe/status.js'
 import { IcmpEcho } from '../native/icmp.js';
 import { formatIP4, formatIP6 } from '../common/ip.js';
 import { readVersion } from './cli.js';
-
-let version: string | null = null;
-function daemonVersion(): string {
-  return (version ??= readVersion());
-}
 import { previousTargets, trafficTargets } from './traffic/targets.js';
 
 export interface DaemonOptions {
@@ -145,6 +140,8 @@ class Daemon {
   /** The peer probes (null with --peer-probe-interval=0, and until the network config is known). */
   private probes: PeerProbes | null = null;
   private echo: IcmpEcho | null = null;
+  /** package.json's version, read on the first /status (not at start-up). */
+  private version: string | null = null;
   /** What /status says about this host, filled in as start-up goes. */
   private readonly shown: { lease: Lease | null; backend: string | null; mtu: number | null } = { lease: null, backend: null, mtu: null };
 
@@ -183,11 +180,11 @@ class Daemon {
     const { lease, backend, mtu } = this.shown;
     const peers = (this.probes?.status() ?? []).map(peerDocument);
     return {
-      version: daemonVersion(),
+      version: (this.version ??= readVersion()),
       time: new Date().toISOString(),
       ready: this.readiness.ready,
       lease: lease && {
-        subnet: this.shownConfig?.enableIPv4 === false ? null : lease.subnet.toString(),
+        subnet: hasIPv4(lease) ? lease.subnet.toString() : null,
         ipv6Subnet: lease.ipv6Subnet?.toString() ?? null,
         publicIP: lease.attrs.publicIP === 0 ? null : formatIP4(lease.attrs.publicIP),
         publicIPv6: lease.attrs.publicIPv6 === null ? null : formatIP6(lease.attrs.publicIPv6),
@@ -207,7 +204,6 @@ class Daemon {
       summary: summarize(peers),
     };
   }
-  private shownConfig: NetworkConfig | null = null;
 
   /** etcd mode takes back the previous run's subnet: say when it cannot, and why (as the reference does). */
   private warnUnusablePrevious(config: NetworkConfig): void {
@@ -233,7 +229,6 @@ class Daemon {
       this.logger.warn('the network config has no "Backend": using vxlan, as Flannel documents (the reference code would use udp)');
     }
     const mod = backendModule(config.backendType);
-    this.shownConfig = config;
     this.shown.backend = config.backendType;
     this.rules = rulesFor(config, !this.o.flags.kubeSubnetMgr, mod.leaseDataValidator(config));
     if (this.o.flags.peerProbeInterval > 0) {

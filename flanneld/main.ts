@@ -4,14 +4,13 @@
 // one line saying what to fix).
 import { commandLine, parseArgs } from './cli.js';
 import { runDaemon } from './daemon.js';
-import { diagnoseMain } from './diagnose/cli.js';
 import { FatalError, invalidConfigMessage, isConfigError } from './errors.js';
 import { createLogger, flagsForLog, type RootLogger } from './log.js';
 import { SUPPORTED_FLAGS, unsupportedFlags } from './unsupported.js';
 
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
   // `flanneld diagnose …`: the read-only check of leases against the kernel (flanneld/diagnose/).
-  if (argv[0] === 'diagnose') return diagnoseMain(argv.slice(1), env);
+  if (argv[0] === 'diagnose') return (await import('./diagnose/cli.js')).diagnoseMain(argv.slice(1), env);
   // `flanneld status …`: a running daemon's view of its peers, read from its /status (flanneld/probe/).
   if (argv[0] === 'status') return (await import('./probe/status-cli.js')).statusMain(argv.slice(1), env);
   const parsed = commandLine(() => parseArgs(argv, env), { command: 'flanneld', badUsageExit: 1 });

@@ -2,8 +2,7 @@
 // request out, its reply matched by sequence number and source address, or a loss after the timeout.
 // Requests carry Don't Fragment and ignore the kernel's path-MTU cache, so a full-size probe tests the
 // path as it is now. Needs CAP_NET_RAW (flanneld has it; it already needs CAP_NET_ADMIN).
-import { isIPv6 } from 'node:net';
-import { bytesToIP, canonicalIP } from '../common/ip.js';
+import { bytesToIP, canonicalIP, familyOfIP } from '../common/ip.js';
 import { loadAddon, type RawIcmpSocket } from './addon.js';
 import { NativeError } from './errors.js';
 
@@ -41,7 +40,7 @@ export class IcmpEcho implements Echo {
   private readonly ident = (process.pid ^ Math.floor(Math.random() * 0x10000)) & 0xffff;
 
   echo(address: string, size: number, timeoutMs: number): Promise<EchoResult> {
-    const family = isIPv6(address) ? 6 : 4;
+    const family = familyOfIP(address);
     let socket: RawIcmpSocket;
     try {
       socket = this.socket(family);

@@ -8,7 +8,7 @@ import { type NativeError, fromAddonError, nativeError } from './errors.js';
 import * as C from './netlink/constants.js';
 import { type RawMsg, decodeAddr, decodeFdb, decodeLink, decodeNeigh, decodeRoute, splitMessages } from './netlink/decode.js';
 import * as E from './netlink/encode.js';
-import { type Answer, Transport, answerError } from './netlink/transport.js';
+import { type Answer, Transport, answerError, openTransport, requestOne } from './netlink/transport.js';
 import type { MsgWriter } from './netlink/writer.js';
 import { type NOp, describeOp, normalizeOp } from './ops.js';
 import type { Addr, AddrSpec, EntryEvent, FdbEntry, Family, Link, LinkChange, LinkEvent, Native, Neigh, Op, Route, VxlanLinkSpec } from './types.js';
@@ -30,12 +30,34 @@ export function openNative(opts: OpenOptions = {}): Native {
   return new KernelNative(loadAddon(), netnsPath(opts.netns));
 }
 
-function netnsPath(netns: string | undefined): string {
+/** The path of namespace `netns` (a name in /run/netns, or a path); '' for our own. */
+export function netnsPath(netns: string | undefined): string {
   if (!netns) return '';
   return netns.includes('/') ? netns : `/run/netns/${netns}`;
 }
 
 const DUMP_RETRIES = 5;
+
+/** An rtnetlink socket in namespace path `netns` ('' for ours); NativeError when it cannot be opened. */
+export function openRtnetlink(addon: RawAddon, netns: string): Transport {
+  return openTransport(() => new addon.NlSocket(netns), `opening rtnetlink in ${netns || 'the current namespace'}`);
+}
+
+/** Looks link `name` up; null when there is none. */
+export async function linkByName(t: Transport, name: string): Promise<Link | null> {
+  try {
+    const a = await requestOne(t, `link get ${name}`, 'RTM_GETLINK', (w, seq) => E.encodeLinkGet(w, name, seq));
+    return a.msgs.map(decodeLink).find((l) => l !== null) ?? null;
+  } catch (e) {
+    if ((e as NativeError).code === 'ENODEV') return null;
+    throw e;
+  }
+}
+
+/** `ip link del` by index; rejects with the kernel's error, `ctx` naming the request. */
+export async function deleteLink(t: Transport, index: number, ctx: string): Promise<void> {
+  await requestOne(t, ctx, 'RTM_DELLINK', (w, seq) => E.encodeLinkDel(w, index, seq));
+}
 
 class KernelNative extends NativeBase implements Native {
   private readonly transport: Transport;
@@ -46,18 +68,11 @@ class KernelNative extends NativeBase implements Native {
     private readonly netns: string,
   ) {
     super();
-    try {
-      this.transport = new Transport(new addon.NlSocket(netns));
-    } catch (e) {
-      throw fromAddonError(e, `opening rtnetlink in ${netns || 'the current namespace'}`);
-    }
+    this.transport = openRtnetlink(addon, netns);
   }
 
-  private async single(ctx: string, syscall: string, build: (w: MsgWriter, seq: number) => void): Promise<Answer> {
-    const [a] = await this.transport.request(ctx, (w, next) => build(w, next()));
-    const err = answerError(a!, syscall, ctx);
-    if (err) throw err;
-    return a!;
+  private single(ctx: string, syscall: string, build: (w: MsgWriter, seq: number) => void): Promise<Answer> {
+    return requestOne(this.transport, ctx, syscall, build);
   }
 
   private async dump<T>(what: 'link' | 'addr' | 'route' | 'neigh' | 'fdb', f: E.DumpFilter, decode: (m: RawMsg) => T | null): Promise<T[]> {
@@ -69,15 +84,8 @@ class KernelNative extends NativeBase implements Native {
     }
   }
 
-  async linkGet(name: string): Promise<Link | null> {
-    const ctx = `link get ${checkIfName('link get', name)}`;
-    try {
-      const a = await this.single(ctx, 'RTM_GETLINK', (w, seq) => E.encodeLinkGet(w, name, seq));
-      return a.msgs.map(decodeLink).find((l) => l !== null) ?? null;
-    } catch (e) {
-      if ((e as NativeError).code === 'ENODEV') return null;
-      throw e;
-    }
+  linkGet(name: string): Promise<Link | null> {
+    return linkByName(this.transport, checkIfName('link get', name));
   }
 
   linkList(): Promise<Link[]> {
@@ -95,7 +103,7 @@ class KernelNative extends NativeBase implements Native {
 
   async linkDelete(index: number): Promise<void> {
     const i = checkIndex('link delete', index);
-    await this.single(`link delete #${i}`, 'RTM_DELLINK', (w, seq) => E.encodeLinkDel(w, i, seq));
+    await deleteLink(this.transport, i, `link delete #${i}`);
   }
 
   async linkSet(index: number, change: LinkChange): Promise<void> {

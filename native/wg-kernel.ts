@@ -5,15 +5,14 @@
 // its peers when flanneld exits, so a restarted flanneld finds it ("existing") and traffic goes on.
 // A device is lost unasked when its link is deleted: seen as an RTM_DELLINK on a link monitor, or,
 // when that monitor overflowed, by looking for each watched device again.
-import { loadAddon, type RawAddon, type RawMonitor, type RawSocket } from './addon.js';
+import { loadAddon, type RawAddon, type RawMonitor } from './addon.js';
 import { type NativeError, fromAddonError, nativeError } from './errors.js';
 import * as C from './netlink/constants.js';
 import { type RawMsg, decodeLink, splitMessages } from './netlink/decode.js';
-import { encodeLinkAddKind, encodeLinkDel, encodeLinkGet } from './netlink/encode.js';
+import { encodeLinkAddKind } from './netlink/encode.js';
 import { NETLINK_GENERIC, resolveFamily } from './netlink/genl.js';
-import { type Answer, Transport, answerError } from './netlink/transport.js';
-import type { MsgWriter } from './netlink/writer.js';
-import type { Link } from './types.js';
+import { Transport, answerError, openTransport, requestOne } from './netlink/transport.js';
+import { deleteLink, linkByName, netnsPath, openRtnetlink } from './kernel.js';
 import { checkIfName } from './validate.js';
 import { WG_GENL_NAME, encodeGetDevice, encodeSetDevice } from './wg-netlink.js';
 import { decodeDevice } from './wg-netlink-decode.js';
@@ -36,7 +35,7 @@ export async function openKernelWireGuard(opts: KernelOptions = {}): Promise<Ker
   const addon = loadAddon();
   const netns = netnsPath(opts.netns);
   const where = netns || 'the current namespace';
-  const genl = open(() => new addon.NlSocket(netns, NETLINK_GENERIC), `opening generic netlink in ${where}`);
+  const genl = openTransport(() => new addon.NlSocket(netns, NETLINK_GENERIC), `opening generic netlink in ${where}`);
   let familyId: number;
   try {
     familyId = await resolveFamily(genl, WG_GENL_NAME);
@@ -46,7 +45,7 @@ export async function openKernelWireGuard(opts: KernelOptions = {}): Promise<Ker
   }
   let rt: Transport;
   try {
-    rt = openRtnetlink(netns);
+    rt = openRtnetlink(addon, netns);
   } catch (e) {
     await genl.close();
     throw e;
@@ -54,50 +53,9 @@ export async function openKernelWireGuard(opts: KernelOptions = {}): Promise<Ker
   return new KernelWireGuard(addon, netns, genl, rt, familyId, opts.why ?? `kernel WireGuard (generic netlink family ${WG_GENL_NAME})`);
 }
 
-export function netnsPath(netns: string | undefined): string {
-  if (!netns) return '';
-  return netns.includes('/') ? netns : `/run/netns/${netns}`;
-}
-
-function open(make: () => RawSocket, ctx: string): Transport {
-  try {
-    return new Transport(make());
-  } catch (e) {
-    throw fromAddonError(e, ctx);
-  }
-}
-
-async function single(t: Transport, ctx: string, syscall: string, build: (w: MsgWriter, seq: number) => void): Promise<Answer> {
-  const [a] = await t.request(ctx, (w, next) => build(w, next()));
-  const err = answerError(a!, syscall, ctx);
-  if (err) throw err;
-  return a!;
-}
-
-/** Looks link `name` up over rtnetlink; null when there is none. */
-export async function linkByName(rt: Transport, name: string): Promise<Link | null> {
-  try {
-    const a = await single(rt, `link get ${name}`, 'RTM_GETLINK', (w, seq) => encodeLinkGet(w, name, seq));
-    return a.msgs.map(decodeLink).find((l) => l !== null) ?? null;
-  } catch (e) {
-    if ((e as NativeError).code === 'ENODEV') return null;
-    throw e;
-  }
-}
-
 /** `ip link add <name> type wireguard`; rejects with the kernel's error (EEXIST, EOPNOTSUPP without WireGuard). */
 export async function addWireguardLink(rt: Transport, name: string): Promise<void> {
-  await single(rt, `link add ${name} type wireguard`, 'RTM_NEWLINK', (w, seq) => encodeLinkAddKind(w, name, 'wireguard', seq));
-}
-
-/** `ip link del` by index; rejects with the kernel's error. */
-export async function deleteLink(rt: Transport, index: number, name: string): Promise<void> {
-  await single(rt, `link delete ${name}`, 'RTM_DELLINK', (w, seq) => encodeLinkDel(w, index, seq));
-}
-
-/** An rtnetlink socket in `netns` ('' for ours); NativeError when it cannot be opened. */
-export function openRtnetlink(netns: string): Transport {
-  return open(() => new (loadAddon().NlSocket)(netns), `opening rtnetlink in ${netns || 'the current namespace'}`);
+  await requestOne(rt, `link add ${name} type wireguard`, 'RTM_NEWLINK', (w, seq) => encodeLinkAddKind(w, name, 'wireguard', seq));
 }
 
 /** EOPNOTSUPP, which Node names ENOTSUP (the same errno, 95, on Linux). */
@@ -169,7 +127,7 @@ export class KernelWireGuard implements WireGuard {
     if (!link || link.kind !== 'wireguard') throw nativeError('ENODEV', 'RTM_DELLINK', `wireguard delete ${name}: no WireGuard link of that name`);
     // Forgotten before the RTM_DELLINK goes out, so its echo on the monitor is not reported as lost.
     if (this.tracked.get(name) === link.index) this.tracked.delete(name);
-    await deleteLink(this.rt, link.index, name);
+    await deleteLink(this.rt, link.index, `link delete ${name}`);
   }
 
   watchDevices(listener: (event: WgLostEvent) => void): () => void {

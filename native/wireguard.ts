@@ -5,7 +5,9 @@
 // attempt and its error, for the start-up log and `flanneld --diagnose`.
 import { NativeError } from './errors.js';
 import type { Transport } from './netlink/transport.js';
-import { addWireguardLink, deleteLink, linkByName, netnsPath, notSupported, openKernelWireGuard, openRtnetlink } from './wg-kernel.js';
+import { loadAddon } from './addon.js';
+import { deleteLink, linkByName, netnsPath, openRtnetlink } from './kernel.js';
+import { addWireguardLink, notSupported, openKernelWireGuard } from './wg-kernel.js';
 import { UserspaceWireGuard, type UserspaceOptions } from './wg-userspace.js';
 import type { WireGuard } from './wg-types.js';
 
@@ -84,7 +86,7 @@ function code(e: unknown): string {
 async function probeWireguardLink(netns: string | undefined): Promise<string | null> {
   let rt: Transport;
   try {
-    rt = openRtnetlink(netnsPath(netns));
+    rt = openRtnetlink(loadAddon(), netnsPath(netns));
   } catch (e) {
     return describe(e, 'opening rtnetlink');
   }
@@ -92,7 +94,7 @@ async function probeWireguardLink(netns: string | undefined): Promise<string | n
   try {
     await addWireguardLink(rt, name);
     const link = await linkByName(rt, name);
-    if (link) await deleteLink(rt, link.index, name);
+    if (link) await deleteLink(rt, link.index, `link delete ${name}`);
     return null;
   } catch (e) {
     return code(e);

@@ -153,6 +153,12 @@ export function sameSubnets(a: Pick<Lease, 'subnet' | 'ipv6Subnet'>, b: Pick<Lea
   return a.subnet.equals(b.subnet) && (a.ipv6Subnet === null ? b.ipv6Subnet === null : a.ipv6Subnet.equals(b.ipv6Subnet));
 }
 
+/** The address other hosts reach a lease's host on: its PublicIP, or (IPv6-only) its PublicIPv6; null when unset. */
+export function publicAddress(lease: Lease): string | null {
+  if (hasIPv4(lease)) return formatIP4(lease.attrs.publicIP);
+  return lease.attrs.publicIPv6 === null ? null : formatIP6(lease.attrs.publicIPv6);
+}
+
 export function describeLease(lease: Lease): string {
   if (!hasIPv4(lease)) {
     const ip6 = lease.attrs.publicIPv6 === null ? 'none' : formatIP6(lease.attrs.publicIPv6);

@@ -1,6 +1,6 @@
 // The udp backend as a module (backends/module.ts); the design note is in backend.ts. It reads no
 // BackendData (a peer is its PublicIP), so every lease the shared acceptance rule lets through is usable.
-import { overlayProbeTarget, type BackendModule } from '../module.js';
+import { overlayProbeTargets, type BackendModule } from '../module.js';
 
 export const udp: BackendModule = {
   type: 'udp',
@@ -10,7 +10,7 @@ export const udp: BackendModule = {
   },
   leaseDataValidator: () => null,
   // The peer's flannel0 holds its subnet's network address: the probe crosses our packet loop and its.
-  probeTarget: (lease, config) => overlayProbeTarget(lease, config, () => 'flannel0'),
+  probeTargets: (config) => overlayProbeTargets(config, { 4: 'flannel0', 6: 'flannel0' }),
   async diagnose(input) {
     const { checkUdp } = await import('./diagnose.js');
     return checkUdp(input);

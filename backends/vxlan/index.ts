@@ -1,5 +1,5 @@
 // The vxlan backend as a module (backends/module.ts); the design note is in backend.ts.
-import { overlayProbeTarget, type BackendModule } from '../module.js';
+import { overlayProbeTargets, type BackendModule } from '../module.js';
 import { parseVxlanConfig, type VxlanConfig } from './config.js';
 import { decodeLeaseData } from './lease-data.js';
 import { validateLeaseData } from './lease-check.js';
@@ -23,14 +23,14 @@ export const vxlan: BackendModule = {
     const { checkVxlan } = await import('./diagnose.js');
     return checkVxlan(input);
   },
-  probeTarget(lease, config) {
+  probeTargets(config) {
     let vni = 1;
     try {
       vni = parseVxlanConfig(config.backend).vni;
     } catch {
       // create() names the bad field; the daemon never gets this far
     }
-    return overlayProbeTarget(lease, config, (family) => (family === 4 ? `flannel.${vni}` : `flannel-v6.${vni}`));
+    return overlayProbeTargets(config, { 4: `flannel.${vni}`, 6: `flannel-v6.${vni}` });
   },
   mtuAdvice(works, family) {
     // The backend's MTU option is the underlay's: the device gets it minus the encapsulation (50 / 70).

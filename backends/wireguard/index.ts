@@ -1,7 +1,7 @@
 // The wireguard backend as a module (backends/module.ts); the design note is in backend.ts. Another
 // host's lease must carry a usable BackendData (BackendV6Data with IPv6): a 32-byte base64 PublicKey
 // and a Port in 0..65535.
-import { overlayProbeTarget, type BackendModule } from '../module.js';
+import { overlayProbeTargets, type BackendModule } from '../module.js';
 import { decodeLeaseData } from './lease-data.js';
 
 export const wireguard: BackendModule = {
@@ -22,10 +22,10 @@ export const wireguard: BackendModule = {
       return null;
     };
   },
-  probeTarget(lease, config) {
+  probeTargets(config) {
     // Mode "separate" (the default) puts IPv6 on flannel-wg-v6; the single-tunnel modes carry both on flannel-wg.
     const mode = typeof config.backend.Mode === 'string' ? config.backend.Mode : 'separate';
-    return overlayProbeTarget(lease, config, (family) => (family === 6 && mode === 'separate' ? 'flannel-wg-v6' : 'flannel-wg'));
+    return overlayProbeTargets(config, { 4: 'flannel-wg', 6: mode === 'separate' ? 'flannel-wg-v6' : 'flannel-wg' });
   },
   mtuAdvice: (works) => `Set "MTU": ${works + 80} in the wireguard Backend config (the device and the pods then get ${works})`,
   async diagnose(input) {

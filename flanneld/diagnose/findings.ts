@@ -3,8 +3,8 @@
 // stale or wrong; 1 otherwise (notes alone do not fail the check).
 import type { RejectedLease } from '../../subnet-lease/acceptor.js';
 import type { Finding, FindingKind } from '../../backends/module.js';
-import { formatIP4, formatIP6 } from '../../common/ip.js';
-import { describeSubnets, hasIPv4, type Lease } from '../../subnet-lease/lease.js';
+import { formatIP4 } from '../../common/ip.js';
+import { describeSubnets, publicAddress, type Lease } from '../../subnet-lease/lease.js';
 import { findBackendModule } from '../backends.js';
 
 export interface Report {
@@ -33,7 +33,7 @@ export function renderText(report: Report): string {
   const lines = [`leases known (${report.leases.length}), backend ${report.backend}:`];
   for (const l of report.leases) {
     const mine = l === report.own ? '  (this host)' : '';
-    lines.push(`  ${describeSubnets(l)}  public IP ${hasIPv4(l) ? formatIP4(l.attrs.publicIP) : l.attrs.publicIPv6 === null ? '(none)' : formatIP6(l.attrs.publicIPv6)}  backend ${l.attrs.backendType || '(none)'}  VTEP MAC ${vtepMac(l)}${mine}`);
+    lines.push(`  ${describeSubnets(l)}  public IP ${publicAddress(l) ?? '(none)'}  backend ${l.attrs.backendType || '(none)'}  VTEP MAC ${vtepMac(l)}${mine}`);
   }
   const rejected = report.rejected ?? [];
   if (rejected.length > 0) lines.push(`leases ignored by the acceptance rule, never programmed (${rejected.length}):`);

@@ -14,13 +14,12 @@ import { readPreviousSubnets } from '../subnet-env.js';
 import { BACKENDS, findBackendModule } from '../backends.js';
 import type { ExternalInterface } from '../../backends/backend.js';
 import { type Report, exitCode, renderJson, renderText } from './findings.js';
+import type { OutputFormat } from '../report-cli.js';
 
 /** The check could not run; the message says what to fix. Exit code 2. */
 export class DiagnoseError extends Error {
   override readonly name = 'DiagnoseError';
 }
-
-export type OutputFormat = 'text' | 'json';
 
 const STORE_TIMEOUT_MS = 15_000;
 

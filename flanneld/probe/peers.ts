@@ -1,14 +1,14 @@
 // The peer probes wired to flanneld: lease events (those the acceptance rule let through, as the backend
-// sees them) become probe targets through the backend module's `probeTarget`; the prober's state becomes
+// sees them) become probe targets through the backend module's `probeTargets`; the prober's state becomes
 // the flannel_peer_* metrics (one series per peer, gone with its lease) and the /status peers.
-import type { BackendModule } from '../../backends/module.js';
-import { underlayProbeTarget } from '../../backends/module.js';
+import { underlayProbeTargets, type BackendModule, type ProbeTargetOf } from '../../backends/module.js';
+import { familyOfIP } from '../../common/ip.js';
 import type { Logger } from '../../common/log.js';
 import type { NetworkConfig } from '../../subnet-lease/config.js';
-import type { Lease, LeaseEvent } from '../../subnet-lease/lease.js';
+import { hasIPv4, publicAddress, type Lease, type LeaseEvent } from '../../subnet-lease/lease.js';
 import type { EchoResult } from '../../native/icmp.js';
-import { PeerProber, type PeerStatus, type PeerTarget, type ProbeClock } from './prober.js';
-import { formatIP4, formatIP6 } from '../../common/ip.js';
+import { PeerProber, type PeerStatus, type PeerTarget } from './prober.js';
+import type { ProbeClock } from './pacing.js';
 
 export interface PeerProbesOptions {
   module: BackendModule;
@@ -22,25 +22,29 @@ export interface PeerProbesOptions {
 
 export class PeerProbes {
   readonly prober: PeerProber;
+  /** The backend's probe address of a lease (made once for the config: this runs per lease event). */
+  private readonly targetOf: ProbeTargetOf;
   /** FLANNEL_MTU, the largest packet a pod may send: the size of the path-MTU probe (known at start). */
   private mtu = 0;
 
-  constructor(private readonly o: PeerProbesOptions) {
+  constructor(o: PeerProbesOptions) {
     const { module: mod, config } = o;
+    this.targetOf = mod.probeTargets?.(config) ?? underlayProbeTargets(config);
+    const advice = mod.mtuAdvice?.bind(mod);
     this.prober = new PeerProber({
       intervalSeconds: o.intervalSeconds,
       echo: o.echo,
       logger: o.logger,
       ...(o.clock && { clock: o.clock }),
       ...(o.maxPerSecond && { maxPerSecond: o.maxPerSecond }),
-      mtuAdvice: (works, target) => mod.mtuAdvice?.(works, target.address.includes(':') ? 6 : 4, config) ?? `Lower the MTU pods get to ${works} or below`,
+      ...(advice && { mtuAdvice: (works: number, target: PeerTarget) => advice(works, familyOfIP(target.address), config) }),
     });
   }
 
   /** Follows a batch of lease events (other hosts' leases only). */
   apply(events: readonly LeaseEvent[]): void {
     for (const e of events) {
-      const key = peerKey(e.lease, this.o.config);
+      const key = peerKey(e.lease);
       if (e.type === 'removed') {
         this.prober.delete(key);
         continue;
@@ -52,13 +56,12 @@ export class PeerProbes {
   }
 
   private target(lease: Lease, key: string): PeerTarget | null {
-    const { module: mod, config } = this.o;
-    const t = mod.probeTarget ? mod.probeTarget(lease, config) : underlayProbeTarget(lease, config);
+    const t = this.targetOf(lease);
     if (!t) return null;
     return {
       subnet: key,
       ipv6Subnet: lease.ipv6Subnet?.toString() ?? null,
-      publicIP: config.enableIPv4 || lease.attrs.publicIPv6 === null ? formatIP4(lease.attrs.publicIP) : formatIP6(lease.attrs.publicIPv6),
+      publicIP: publicAddress(lease) ?? '(none)',
       address: t.address,
       path: t.path,
       // A host-gw probe to the public IP may be as large as the pods' packets; an overlay probe too.
@@ -103,8 +106,7 @@ export class PeerProbes {
   }
 }
 
-/** A peer's identity: its IPv4 subnet, or its IPv6 subnet in an IPv6-only network. */
-export function peerKey(lease: Lease, config: NetworkConfig): string {
-  if (!config.enableIPv4 && lease.ipv6Subnet) return lease.ipv6Subnet.toString();
-  return lease.subnet.toString();
+/** A peer's identity: its IPv4 subnet, or its IPv6 subnet in an IPv6-only lease. */
+export function peerKey(lease: Lease): string {
+  return !hasIPv4(lease) && lease.ipv6Subnet ? lease.ipv6Subnet.toString() : lease.subnet.toString();
 }

@@ -9,22 +9,8 @@
 // Everything time-related goes through `ProbeClock`, so the unit tests run 5000 peers on a fake clock.
 import type { EchoResult } from '../../native/icmp.js';
 import type { Logger } from '../../common/log.js';
-
-export interface ProbeClock {
-  /** Milliseconds (any origin; Date.now() in the daemon). */
-  now(): number;
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-  /** [0, 1) */
-  random(): number;
-}
-
-export const realClock: ProbeClock = {
-  now: () => Date.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, ms).unref(),
-  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
-  random: () => Math.random(),
-};
+import { realClock, SendWindow, type ProbeClock } from './pacing.js';
+import { searchPathMtu } from './mtu-search.js';
 
 /** One peer as the prober sees it: which host, where its probes go, and the overlay MTU to check. */
 export interface PeerTarget {
@@ -348,56 +334,26 @@ export class PeerProber {
       const p = this.peers.get(target.subnet);
       return p && p.generation === generation && !this.stopped ? p : null;
     };
-    // A single loss proves nothing: the full size gets a second chance before the search starts.
-    const full = (await this.passes(target.address, target.mtu)) || (await this.passes(target.address, target.mtu));
-    if (!full && target.mtu > small) {
-      if (!still()) return;
-      if (!(await this.passes(target.address, small))) {
-        // The peer does not answer at all: nothing to learn about the MTU now.
-        const p = still();
-        if (p) p.mtu = previous.state === 'checking' ? { state: 'unchecked' } : previous;
-        return;
-      }
-      let lo = small;
-      let hi = target.mtu;
-      while (hi - lo > 8 && still()) {
-        const mid = Math.floor((lo + hi) / 2);
-        if (await this.passes(target.address, mid)) lo = mid;
-        else hi = mid;
-      }
-      const p = still();
-      if (!p) return;
-      p.mtu = { state: 'too-small', works: lo, checkedAt: this.clock.now() };
-      if (previous.state !== 'too-small' || previous.works !== lo) {
-        const advice = this.o.mtuAdvice?.(lo, target) ?? `lower the MTU pods get to ${lo} or below`;
-        this.o.logger.warn(
-          `path MTU to peer ${target.subnet} (${target.publicIP}) is too small for the overlay: ${target.mtu}-byte packets to ${target.address} ${target.path} ` +
-            `are lost with Don't Fragment set, ${lo}-byte ones pass; pods there will ping but stall on large transfers. ${advice}, or raise the MTU of the underlay path`,
-        );
-      }
+    const verdict = await searchPathMtu((size) => this.passes(target.address, size), target.mtu, small, () => still() !== null);
+    const p = still();
+    if (!p || verdict.kind === 'abandoned') return;
+    if (verdict.kind === 'no-answer') {
+      p.mtu = previous;
       return;
     }
-    const p = still();
-    if (!p) return;
-    p.mtu = { state: 'ok', checkedAt: this.clock.now() };
-    if (previous.state === 'too-small') this.o.logger.info(`path MTU to peer ${target.subnet} (${target.publicIP}) is fine again: ${target.mtu}-byte probes pass`);
-  }
-}
-
-/** The send times of the last `max` probes: one more may leave when the oldest is a second old. */
-class SendWindow {
-  private readonly times: number[] = [];
-  constructor(private readonly max: number) {}
-  allows(now: number): boolean {
-    return this.times.length < this.max || now - this.times[0]! >= 1000;
-  }
-  /** When `allows` turns true. */
-  nextAt(): number {
-    return this.times.length < this.max ? 0 : this.times[0]! + 1000;
-  }
-  take(now: number): void {
-    this.times.push(now);
-    if (this.times.length > this.max) this.times.shift();
+    if (verdict.kind === 'ok') {
+      p.mtu = { state: 'ok', checkedAt: this.clock.now() };
+      if (previous.state === 'too-small') this.o.logger.info(`path MTU to peer ${target.subnet} (${target.publicIP}) is fine again: ${target.mtu}-byte probes pass`);
+      return;
+    }
+    const { works } = verdict;
+    p.mtu = { state: 'too-small', works, checkedAt: this.clock.now() };
+    if (previous.state === 'too-small' && previous.works === works) return;
+    const advice = this.o.mtuAdvice?.(works, target) ?? `Lower the MTU pods get to ${works} or below`;
+    this.o.logger.warn(
+      `path MTU to peer ${target.subnet} (${target.publicIP}) is too small for the overlay: ${target.mtu}-byte packets to ${target.address} ${target.path} ` +
+        `are lost with Don't Fragment set, ${works}-byte ones pass; pods there will ping but stall on large transfers. ${advice}, or raise the MTU of the underlay path`,
+    );
   }
 }
 

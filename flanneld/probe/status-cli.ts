@@ -3,9 +3,7 @@
 // --healthz-port flags (and FLANNELD_HEALTHZ_*) the daemon was started with. Exit code 0: every peer
 // is reachable; 1: some are not; 2: it cannot tell (no daemon, no /status, probes off, peers unknown).
 import { request } from 'node:http';
-import { commandLine, parseArgs, type ParseResult } from '../cli.js';
-import { takeOutputFlag } from '../diagnose/cli.js';
-import type { OutputFormat } from '../diagnose/run.js';
+import { reportCommandLine } from '../report-cli.js';
 import type { PeerDocument, StatusDocument } from './status.js';
 
 const USAGE =
@@ -17,13 +15,7 @@ const USAGE =
 const TIMEOUT_MS = 5000;
 
 export async function statusMain(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
-  let format = 'text' as OutputFormat;
-  const parse = (): ParseResult => {
-    const split = takeOutputFlag(argv);
-    format = split.format;
-    return parseArgs(split.rest, env);
-  };
-  const parsed = commandLine(parse, { command: 'flanneld status', badUsageExit: 2, usage: USAGE });
+  const { parsed, format } = reportCommandLine(argv, env, { command: 'flanneld status', badUsageExit: 2, usage: USAGE });
   if (parsed.kind === 'exit') return parsed.code;
   const { healthzIP, healthzPort } = parsed.flags;
   if (healthzPort <= 0) {

@@ -84,3 +84,20 @@ export function answerError(a: Answer, syscall: string, context: string): Native
   if (a.errno === 0) return null;
   return new NativeError(errnoName(a.errno), a.errno, syscall, context, a.kernelMessage);
 }
+
+/** A transport over a socket `make` opens; NativeError (with `ctx`) when the addon cannot open it. */
+export function openTransport(make: () => RawSocket, ctx: string): Transport {
+  try {
+    return new Transport(make());
+  } catch (e) {
+    throw fromAddonError(e, ctx);
+  }
+}
+
+/** One request and its answer; rejects with the kernel's error for it as a NativeError. */
+export async function requestOne(t: Transport, ctx: string, syscall: string, build: (w: MsgWriter, seq: number) => void): Promise<Answer> {
+  const [a] = await t.request(ctx, (w, next) => build(w, next()));
+  const err = answerError(a!, syscall, ctx);
+  if (err) throw err;
+  return a!;
+}

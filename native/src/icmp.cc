@@ -8,17 +8,15 @@
 #include <netinet/in.h>
 #include <netinet/ip.h>
 #include <netinet/ip_icmp.h>
-#include <poll.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
-#include <thread>
 #include <vector>
 
 #include "errors.h"
+#include "reader-thread.h"
 
 namespace flannel {
 
@@ -27,22 +25,6 @@ namespace {
 // One reply as handed to JavaScript: seq (u16 LE), family (4 or 6), pad, 16 address bytes, then the
 // ICMP payload length (u32 LE). 24 bytes each.
 constexpr size_t kRecord = 24;
-
-struct Replies {
-  std::vector<uint8_t> bytes;
-  int err = 0;
-};
-
-void Deliver(Napi::Env env, Napi::Function cb, Replies* r) {
-  if (env != nullptr && cb != nullptr) {
-    if (r->err != 0) {
-      cb.Call({ErrnoError(env, r->err, "recv", "icmp probe socket").Value(), env.Null()});
-    } else {
-      cb.Call({env.Null(), Napi::Buffer<uint8_t>::Copy(env, r->bytes.data(), r->bytes.size())});
-    }
-  }
-  delete r;
-}
 
 uint16_t Checksum(const uint8_t* p, size_t n) {
   uint32_t sum = 0;
@@ -76,15 +58,14 @@ class IcmpSocket : public Napi::ObjectWrap<IcmpSocket> {
       ICMP6_FILTER_SETPASS(ICMP6_ECHO_REPLY, &filter);
       ok = setsockopt(fd_, IPPROTO_ICMPV6, ICMP6_FILTER, &filter, sizeof filter) == 0;
     }
-    if (ok) stop_ = eventfd(0, EFD_CLOEXEC);
-    if (!ok || stop_ < 0) {
-      int e = errno;
+    try {
+      if (!ok) throw ErrnoError(env, errno, "setsockopt", "icmp probe socket");
+      reader_.Start(env, info[2].As<Napi::Function>(), "flannel-icmp", [this] { Loop(); });
+    } catch (...) {
       close(fd_);
-      throw ErrnoError(env, e, ok ? "eventfd" : "setsockopt", "icmp probe socket");
+      fd_ = -1;
+      throw;
     }
-    tsfn_ = Napi::ThreadSafeFunction::New(env, info[2].As<Napi::Function>(), "flannel-icmp", 0, 1);
-    tsfn_.Unref(env);
-    thread_ = std::thread([this] { Loop(); });
   }
   ~IcmpSocket() override { Stop(); }
 
@@ -126,14 +107,10 @@ class IcmpSocket : public Napi::ObjectWrap<IcmpSocket> {
 
   void Loop() {
     std::vector<uint8_t> buf(70000);
-    pollfd fds[2] = {{fd_, POLLIN, 0}, {stop_, POLLIN, 0}};
-    for (;;) {
-      if (poll(fds, 2, -1) < 0) {
-        if (errno == EINTR) continue;
-        return;
-      }
-      if (fds[1].revents) return;
-      auto* r = new Replies();
+    while (reader_.WaitReadable(fd_)) {
+      auto* r = new ReadBatch();
+      r->syscall = "recv";
+      r->context = "icmp probe socket";
       for (int i = 0; i < 256; i++) {
         sockaddr_storage from{};
         socklen_t fromLen = sizeof from;
@@ -145,16 +122,12 @@ class IcmpSocket : public Napi::ObjectWrap<IcmpSocket> {
         }
         Keep(buf.data(), static_cast<size_t>(n), from, r);
       }
-      if (r->err == 0 && r->bytes.empty()) {
-        delete r;
-        continue;
-      }
-      if (tsfn_.NonBlockingCall(r, Deliver) != napi_ok) delete r;
+      reader_.Deliver(r);
     }
   }
 
   // Appends a record when `p` is an echo reply with our identifier (IPv4 raw sockets see the IP header).
-  void Keep(const uint8_t* p, size_t n, const sockaddr_storage& from, Replies* r) const {
+  void Keep(const uint8_t* p, size_t n, const sockaddr_storage& from, ReadBatch* r) const {
     if (family_ == 4) {
       if (n < 20) return;
       size_t ihl = (p[0] & 0x0f) * 4u;
@@ -181,14 +154,9 @@ class IcmpSocket : public Napi::ObjectWrap<IcmpSocket> {
   }
 
   void Stop() {
-    if (stop_ < 0) return;
-    uint64_t one = 1;
-    if (write(stop_, &one, sizeof one) < 0) { /* the thread still wakes on close below */ }
-    if (thread_.joinable()) thread_.join();
-    tsfn_.Release();
-    close(stop_);
-    close(fd_);
-    stop_ = fd_ = -1;
+    reader_.Stop();
+    if (fd_ >= 0) close(fd_);
+    fd_ = -1;
   }
   Napi::Value CloseJs(const Napi::CallbackInfo& info) {
     Stop();
@@ -198,9 +166,7 @@ class IcmpSocket : public Napi::ObjectWrap<IcmpSocket> {
   int family_ = 4;
   uint16_t ident_ = 0;
   int fd_ = -1;
-  int stop_ = -1;
-  Napi::ThreadSafeFunction tsfn_;
-  std::thread thread_;
+  ReaderThread reader_;
 };
 
 }  // namespace

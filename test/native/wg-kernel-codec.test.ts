@@ -9,10 +9,8 @@ import { MsgWriter } from '../../native/netlink/writer.js';
 import { WG_MSG_LIMIT, encodeGetDevice, encodeSetDevice, endpointToSockaddr } from '../../native/wg-netlink.js';
 import { attrList, decodeDevice } from '../../native/wg-netlink-decode.js';
 import type { WgChange, WgPeerConfig } from '../../native/wg-types.js';
-import { DUMP_REPLY, hex, k32 } from './wg-capture/wg-dump-fixture.js';
+import { DUMP_REPLY, FAMILY, SET_CHANGE, hex, k32, key } from './wg-capture/wg-dump-fixture.js';
 
-const FAMILY = 0x1c; // any id: the kernel assigns it at run time
-const key = (n: number): string => Buffer.alloc(32, n).toString('base64');
 
 function encode(change: WgChange, limit?: number): Buffer {
   const w = new MsgWriter();
@@ -23,15 +21,7 @@ function encode(change: WgChange, limit?: number): Buffer {
 
 describe('kernel WireGuard codec: WG_CMD_SET_DEVICE', () => {
   it('encodes private key, listen port, two peers and a removal exactly as the uapi layout says', () => {
-    const change: WgChange = {
-      privateKey: key(1),
-      listenPort: 51820,
-      setPeers: [
-        { publicKey: key(2), endpoint: '198.18.0.2:51820', allowedIPs: ['10.244.2.0/24', '10.244.20.0/24'], presharedKey: null, persistentKeepalive: 0 },
-        { publicKey: key(3), endpoint: '[fd00::3]:51821', allowedIPs: ['fd00:10:244:3::/64'], presharedKey: key(9), persistentKeepalive: 25 },
-      ],
-      removePeers: [key(4)],
-    };
+    const change = SET_CHANGE;
     // Attribute header: u16 length (header + data, without padding), u16 type; data padded to 4 bytes.
     // Nested attributes carry NLA_F_NESTED (0x8000) in the type; list entries (peers, allowed IPs) are type 0.
     const expected = hex(

@@ -9,12 +9,10 @@ import { MsgWriter } from '../../native/netlink/writer.js';
 import { WG_MSG_LIMIT, encodeGetDevice, encodeSetDevice } from '../../native/wg-netlink.js';
 import { attrList, decodeDevice } from '../../native/wg-netlink-decode.js';
 import type { WgChange } from '../../native/wg-types.js';
-import { DUMP_REPLY } from './wg-capture/wg-dump-fixture.js';
+import { DUMP_REPLY, FAMILY, SET_CHANGE } from './wg-capture/wg-dump-fixture.js';
 import { WG_GET, WG_LARGE, WG_SET, WG_SHOW_DUMP } from './wg-capture/wg-golden-bytes.js';
 import { largePeers } from './wg-capture/wg-golden-peers.js';
 
-const FAMILY = 0x1c; // the id the capture's shim gave the family
-const key = (n: number): string => Buffer.alloc(32, n).toString('base64');
 
 /** Each message with its sequence number and port id zeroed, as hex. */
 function normalised(buf: Buffer): string[] {
@@ -39,15 +37,7 @@ function ours(change: WgChange): Buffer {
 
 describe('kernel WireGuard codec: the bytes wireguard-tools sends for the same change (golden, no root)', () => {
   it(`SET_DEVICE equals \`${WG_SET.command.slice(0, 60)}…\``, () => {
-    const change: WgChange = {
-      privateKey: key(1),
-      listenPort: 51820,
-      setPeers: [
-        { publicKey: key(2), endpoint: '198.18.0.2:51820', allowedIPs: ['10.244.2.0/24', '10.244.20.0/24'], presharedKey: null, persistentKeepalive: 0 },
-        { publicKey: key(3), endpoint: '[fd00::3]:51821', allowedIPs: ['fd00:10:244:3::/64'], presharedKey: key(9), persistentKeepalive: 25 },
-      ],
-      removePeers: [key(4)],
-    };
+    const change = SET_CHANGE;
     expect(normalised(ours(change))).to.deep.equal(wgMessages(WG_SET.messages));
   });
 

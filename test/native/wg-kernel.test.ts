@@ -11,7 +11,8 @@ import { loadAddon } from '../../native/addon.js';
 import { encodeLinkAddKind } from '../../native/netlink/encode.js';
 import { GENL_ID_CTRL, NETLINK_GENERIC, resolveFamily } from '../../native/netlink/genl.js';
 import { Transport, answerError } from '../../native/netlink/transport.js';
-import { addWireguardLink, deleteLink, linkByName, openKernelWireGuard, openRtnetlink } from '../../native/wg-kernel.js';
+import { deleteLink, linkByName, openRtnetlink } from '../../native/kernel.js';
+import { addWireguardLink, openKernelWireGuard } from '../../native/wg-kernel.js';
 import { dataPathFromEnv, openWireGuard } from '../../native/wireguard.js';
 import { TestBed, netnsPath } from '../helpers/netns.js';
 
@@ -26,7 +27,7 @@ describe('kernel WireGuard against the real kernel: family resolution, link, cho
   before(async () => {
     bed = await TestBed.single('wgk');
     genl = new Transport(new (loadAddon().NlSocket)(netnsPath(bed.prefix), NETLINK_GENERIC));
-    rt = openRtnetlink(netnsPath(bed.prefix));
+    rt = openRtnetlink(loadAddon(), netnsPath(bed.prefix));
   });
   after(async () => {
     await genl?.close();
@@ -57,7 +58,7 @@ describe('kernel WireGuard against the real kernel: family resolution, link, cho
     const link = await linkByName(rt, 'wgk-br');
     expect(link).to.include({ name: 'wgk-br', kind: 'bridge' });
     expect(await bed.ip(bed.prefix, '-d', 'link', 'show', 'wgk-br')).to.match(/bridge/);
-    await deleteLink(rt, link!.index, 'wgk-br');
+    await deleteLink(rt, link!.index, 'link delete wgk-br');
     expect(await linkByName(rt, 'wgk-br')).to.equal(null);
   });
 

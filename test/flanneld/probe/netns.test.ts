@@ -4,8 +4,7 @@
 // rule goes. A smaller MTU on that host's switch port: the path-MTU warning names it.
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
-import { FLANNELD, until, type FlanneldProcess } from '../../helpers/flanneld.js';
-import { useFlanneldCluster, type FlanneldCluster } from '../../helpers/flanneld.js';
+import { FLANNELD, statusOf, until, useFlanneldCluster, type FlanneldCluster, type FlanneldProcess } from '../../helpers/flanneld.js';
 import type { StatusDocument } from '../../../flanneld/probe/status.js';
 
 const PORT = 18491;
@@ -26,15 +25,6 @@ function statusCommand(cluster: FlanneldCluster, host: number, args: string[]): 
       resolve({ code, stdout, stderr });
     });
   });
-}
-
-async function statusDoc(cluster: FlanneldCluster, host: number): Promise<StatusDocument | null> {
-  const r = await statusCommand(cluster, host, ['--output=json']);
-  try {
-    return JSON.parse(r.stdout) as StatusDocument;
-  } catch {
-    return null;
-  }
 }
 
 async function metrics(cluster: FlanneldCluster, host: number): Promise<string> {
@@ -67,7 +57,7 @@ function probeSuite(backend: 'vxlan' | 'host-gw', overhead: number): void {
     it('reports every peer reachable in flanneld status (exit 0) and in /metrics', async () => {
       await until('every host sees its 2 peers reachable', async () => {
         for (let i = 1; i <= 3; i++) {
-          const doc = await statusDoc(cluster, i);
+          const doc = await statusOf(cluster.bed, i, PORT);
           if (doc?.summary.reachable !== 2) return false;
         }
         return true;
@@ -80,7 +70,7 @@ function probeSuite(backend: 'vxlan' | 'host-gw', overhead: number): void {
       expect(text).to.contain(`flannel_peer_reachable{peer_subnet="${subnets[2]}",public_ip="198.18.0.3"} 1`);
       expect(text).to.match(new RegExp(`flannel_peer_rtt_seconds_count\\{peer_subnet="${subnets[1]!.replace(/\./g, '\\.')}",public_ip="198\\.18\\.0\\.2"\\} [1-9]`));
       expect(text).not.to.contain(`peer_subnet="${subnets[0]}"`);
-      const doc = await statusDoc(cluster, 1);
+      const doc = await statusOf(cluster.bed, 1, PORT);
       expect(peer(doc, subnets[1]!)?.probeAddress).to.equal(backend === 'vxlan' ? subnets[1]!.replace('/24', '') : '198.18.0.2');
     });
 
@@ -92,7 +82,7 @@ function probeSuite(backend: 'vxlan' | 'host-gw', overhead: number): void {
         await until(
           'hosts 1 and 2 see host 3 unreachable',
           async () => {
-            for (const i of [1, 2]) if (peer(await statusDoc(cluster, i), subnets[2]!)?.reachable !== false) return false;
+            for (const i of [1, 2]) if (peer(await statusOf(cluster.bed, i, PORT), subnets[2]!)?.reachable !== false) return false;
             return true;
           },
           30_000,
@@ -103,14 +93,14 @@ function probeSuite(backend: 'vxlan' | 'host-gw', overhead: number): void {
         expect(r.stdout).to.contain('1 unreachable');
         expect(await metrics(cluster, 2)).to.contain(`flannel_peer_reachable{peer_subnet="${subnets[2]}",public_ip="198.18.0.3"} 0`);
         // Host 1 and 2 still reach each other.
-        expect(peer(await statusDoc(cluster, 1), subnets[1]!)?.reachable).to.equal(true);
+        expect(peer(await statusOf(cluster.bed, 1, PORT), subnets[1]!)?.reachable).to.equal(true);
         // Log lines cross a pipe: they may arrive a moment after /status changed.
         const down = new RegExp(`peer ${subnets[2]!.replace(/\./g, '\\.')} \\(198\\.18\\.0\\.3\\) is unreachable: 3 probes in a row`);
         await until('the transition logged', () => down.test(daemons[0]!.output()), 5_000);
       } finally {
         await cluster.bed.exec(h3, ['nft', 'delete table inet fltest']);
       }
-      await until('host 1 sees host 3 again', async () => peer(await statusDoc(cluster, 1), subnets[2]!)?.reachable === true, 30_000);
+      await until('host 1 sees host 3 again', async () => peer(await statusOf(cluster.bed, 1, PORT), subnets[2]!)?.reachable === true, 30_000);
       expect((await statusCommand(cluster, 1, [])).code).to.equal(0);
       expect(await metrics(cluster, 1)).to.contain(`flannel_peer_reachable{peer_subnet="${subnets[2]}",public_ip="198.18.0.3"} 1`);
       await until('the way back logged', () => daemons[0]!.output().includes(`peer ${subnets[2]} (198.18.0.3) is reachable again`), 5_000);
@@ -130,12 +120,12 @@ function probeSuite(backend: 'vxlan' | 'host-gw', overhead: number): void {
         await until(
           'host 1 finishes the MTU checks of both peers',
           async () => {
-            const doc = await statusDoc(cluster, 1);
+            const doc = await statusOf(cluster.bed, 1, PORT);
             return peer(doc, subnets[2]!)?.mtu.state === 'too-small' && peer(doc, subnets[1]!)?.mtu.state === 'ok';
           },
           60_000,
         );
-        const doc = await statusDoc(cluster, 1);
+        const doc = await statusOf(cluster.bed, 1, PORT);
         const works = peer(doc, subnets[2]!)!.mtu.works!;
         // The search stops within 8 bytes; a bridge lets frames up to 4 bytes over its port MTU through (room for a VLAN tag).
         expect(works).to.be.within(1400 - overhead - 8, 1400 - overhead + 4);
@@ -159,7 +149,7 @@ function probeSuite(backend: 'vxlan' | 'host-gw', overhead: number): void {
     it('forgets a peer whose lease goes: no status line, no series', async () => {
       await daemons[2]!.stop();
       await cluster.etcd.etcdctl(['del', `/coreos.com/network/subnets/${subnets[2]!.replace('/', '-')}`]);
-      await until('host 1 forgets host 3', async () => (await statusDoc(cluster, 1))?.summary.peers === 1, 20_000);
+      await until('host 1 forgets host 3', async () => (await statusOf(cluster.bed, 1, PORT))?.summary.peers === 1, 20_000);
       expect(await metrics(cluster, 1)).not.to.contain(`peer_subnet="${subnets[2]}"`);
     });
   });

@@ -3,7 +3,8 @@
 // search with its warning.
 import { expect } from 'chai';
 import type { EchoResult } from '../../../native/icmp.js';
-import { PeerProber, type PeerTarget, type ProbeClock } from '../../../flanneld/probe/prober.js';
+import { PeerProber, type PeerTarget } from '../../../flanneld/probe/prober.js';
+import type { ProbeClock } from '../../../flanneld/probe/pacing.js';
 import { RecordingLogger } from '../../helpers/recording-logger.js';
 
 class FakeClock implements ProbeClock {

@@ -9,13 +9,12 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DUMP_REPLY } from './wg-dump-fixture.js';
+import { DUMP_REPLY, key } from './wg-dump-fixture.js';
 import { largePeers } from './wg-golden-peers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'fl-wgcap-'));
 const source = fileURLToPath(new URL('../../../../test/native/wg-capture/fake-genl.c', import.meta.url));
 const shim = join(dir, 'fake-genl.so');
-const key = (n: number): string => Buffer.alloc(32, n).toString('base64');
 
 function capture(args: string[]): string[] {
   const out = join(dir, 'capture');

@@ -4,6 +4,24 @@
 // decodes it; capture-wg.ts feeds it to `wg show flannel-wg dump` (wireguard-tools' own parser) and
 // keeps what wg prints, so the hand-made bytes are also read by the reference client.
 
+import type { WgChange } from '../../../native/wg-types.js';
+
+/** The family id the codec tests use (the kernel assigns one at run time; capture-wg.ts's shim gives this one). */
+export const FAMILY = 0x1c;
+/** A 32-byte key of byte `n`, as standard base64. */
+export const key = (n: number): string => Buffer.alloc(32, n).toString('base64');
+
+/** The SET_DEVICE change both codec tests encode: private key, listen port, two peers and a removal. */
+export const SET_CHANGE: WgChange = {
+  privateKey: key(1),
+  listenPort: 51820,
+  setPeers: [
+    { publicKey: key(2), endpoint: '198.18.0.2:51820', allowedIPs: ['10.244.2.0/24', '10.244.20.0/24'], presharedKey: null, persistentKeepalive: 0 },
+    { publicKey: key(3), endpoint: '[fd00::3]:51821', allowedIPs: ['fd00:10:244:3::/64'], presharedKey: key(9), persistentKeepalive: 25 },
+  ],
+  removePeers: [key(4)],
+};
+
 /** Hex with spaces and `|` as visual separators only. */
 export const hex = (...parts: string[]): Buffer => Buffer.from(parts.join('').replace(/[\s|]/g, ''), 'hex');
 /** A 32-byte key of byte `n`, as hex. */

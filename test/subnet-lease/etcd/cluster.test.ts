@@ -72,7 +72,9 @@ describe('etcd cluster of 3: partition, frozen leader, quorum loss (issue 17) @n
       MEMBERS.map((i) => startEtcd({ netns: bed.host(i), listenHost: addr(i), member: { name: `m${i}`, peerHost: addr(i), initialCluster } })),
     );
     MEMBERS.forEach((i, k) => etcd.set(i, started[k]!));
-    await ctl(2, 'put', `${PREFIX}/config`, '{"Network":"10.5.0.0/16","Backend":{"Type":"vxlan"}}');
+    // flanneld picks its own subnet from 10.5.200.0 up; the made-up hosts' leases are 10.5.10.0 and up, so a
+    // test lease can never be written over flanneld's own (that collision once failed two tests in CI).
+    await ctl(2, 'put', `${PREFIX}/config`, '{"Network":"10.5.0.0/16","SubnetMin":"10.5.200.0","Backend":{"Type":"vxlan"}}');
     const endpoints = MEMBERS.map((i) => `http://${addr(i)}:2379`).join(',');
     // A 30 s lease renewed 25 s before it expires (every ~5 s), so renewals go on through every failure below.
     const env = { FLANNELTS_TEST_LEASE_TTL: '30', FLANNELTS_TEST_RENEW_MARGIN_MS: '25000' };

@@ -8,6 +8,8 @@ import { NativeError, errnoNumber } from './errors.js';
 export interface RawSocket {
   /** Sends a buffer of netlink requests; resolves with every non-ACK answer. One call in flight at a time. */
   transact(requests: Buffer): Promise<Buffer>;
+  /** The kernel's address of this socket: the nlmsg_pid of the notifications of its own changes. */
+  portid(): number;
   close(): void;
 }
 
@@ -26,7 +28,8 @@ export interface RawAddon {
   IcmpSocket: new (family: 4 | 6, ident: number, cb: (err: Error | null, replies: Buffer | null) => void) => RawIcmpSocket;
   /** `protocol`: NETLINK_ROUTE (0) unless given; the WireGuard data path passes NETLINK_GENERIC (16). */
   NlSocket: new (netnsPath: string, protocol?: number) => RawSocket;
-  NlMonitor: new (netnsPath: string, groups: number, cb: (err: Error | null, datagram: Buffer | null) => void) => RawMonitor;
+  /** With `ignorePortid`, notifications of changes made by that socket are dropped before JavaScript sees them. */
+  NlMonitor: new (netnsPath: string, groups: number, cb: (err: Error | null, datagram: Buffer | null) => void, ignorePortid?: number) => RawMonitor;
   writeSysctl(netnsPath: string, key: string, value: string): void;
   txChecksum(netnsPath: string, ifname: string, set: -1 | 0 | 1): boolean;
 }

@@ -208,13 +208,17 @@ class KernelNative extends NativeBase implements Native {
 
   watchEntries(listener: (event: EntryEvent) => void): () => void {
     const groups = C.RTMGRP_NEIGH | C.RTMGRP_IPV4_ROUTE | C.RTMGRP_IPV6_ROUTE;
-    return this.monitor(groups, 'watching neighbours and routes', (err, buf) => deliverEntryEvents(listener, err, buf));
+    // The echoes of our own route and neighbour writes (a cold start with 5000 peers writes 15000
+    // entries) carry our socket's portid and are dropped in the addon; FDB notifications name no
+    // writer (the vxlan driver sends them with portid 0), so those all arrive.
+    const own = this.transport.portid();
+    return this.monitor(groups, 'watching neighbours and routes', (err, buf) => deliverEntryEvents(listener, err, buf), own);
   }
 
-  private monitor(groups: number, ctx: string, cb: (err: Error | null, buf: Buffer | null) => void): () => void {
+  private monitor(groups: number, ctx: string, cb: (err: Error | null, buf: Buffer | null) => void, ignorePortid = 0): () => void {
     let mon: RawMonitor | null = null;
     try {
-      mon = new this.addon.NlMonitor(this.netns, groups, cb);
+      mon = new this.addon.NlMonitor(this.netns, groups, cb, ignorePortid);
     } catch (e) {
       throw fromAddonError(e, ctx);
     }

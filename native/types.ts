@@ -253,6 +253,8 @@ export interface Native {
    * Calls `listener` for every neighbour, FDB entry and route (any table, both families) that is
    * added, changed or deleted in this namespace, until the returned function is called (twice is
    * harmless). Events arrive after the change, in kernel order; never keeps the process alive.
+   * Notifications of this handle's own route and neighbour writes may be left out (the kernel binding
+   * drops them: the kernel names their writer); changes made by anyone else always arrive.
    */
   watchEntries(listener: (event: EntryEvent) => void): () => void;
   /** Writes /proc/sys/<key> in this namespace (e.g. "net/ipv6/conf/flannel-v6.1/accept_ra"). */

@@ -50,6 +50,11 @@ export class Transport {
     return this.queue.run(run);
   }
 
+  /** The socket's netlink address, which the kernel names in the notifications of changes made through it. */
+  portid(): number {
+    return this.sock.portid();
+  }
+
   /** Waits for queued requests, then closes the socket. Idempotent. */
   async close(): Promise<void> {
     if (this.closed) return;

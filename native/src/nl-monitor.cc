@@ -21,11 +21,14 @@ class NlMonitor : public Napi::ObjectWrap<NlMonitor> {
     return DefineClass(env, "NlMonitor", {InstanceMethod("close", &NlMonitor::CloseJs)});
   }
 
-  // new NlMonitor(netnsPath: string, groups: number, cb: (err, buf) => void)
+  // new NlMonitor(netnsPath: string, groups: number, cb: (err, buf) => void, ignorePortid?: number):
+  // with ignorePortid, the notifications of changes made by that socket (our own writer's echoes,
+  // which carry its portid as nlmsg_pid) are dropped here, before they cost JavaScript any work.
   explicit NlMonitor(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NlMonitor>(info) {
     Napi::Env env = info.Env();
     std::string netns = info[0].As<Napi::String>().Utf8Value();
     uint32_t groups = info[1].As<Napi::Number>().Uint32Value();
+    if (info.Length() > 3 && info[3].IsNumber()) ignore_ = info[3].As<Napi::Number>().Uint32Value();
     int err = 0;
     const char* syscall = "";
     fd_ = OpenRouteSocket(netns, groups, &err, &syscall);
@@ -55,8 +58,7 @@ class NlMonitor : public Napi::ObjectWrap<NlMonitor> {
           if (errno != EAGAIN) d->err = errno;  // ENOBUFS: events were lost; the reader must resynchronise.
           break;
         }
-        d->bytes.insert(d->bytes.end(), buf.begin(), buf.begin() + n);
-        d->bytes.resize((d->bytes.size() + 3) & ~static_cast<size_t>(3), 0);
+        Append(d->bytes, buf.data(), static_cast<size_t>(n));
       }
       if (d->err != 0 && !d->bytes.empty()) {
         // Deliver what arrived before the loss, then the loss itself.
@@ -70,6 +72,27 @@ class NlMonitor : public Napi::ObjectWrap<NlMonitor> {
     }
   }
   static constexpr size_t kMaxBatch = 1 << 20;
+
+  // Appends the messages of one datagram, each padded to 4 bytes, leaving out those sent on behalf of
+  // the ignored portid (0 is the kernel itself: never ignored).
+  void Append(std::vector<uint8_t>& out, const uint8_t* p, size_t n) const {
+    if (ignore_ == 0) {
+      out.insert(out.end(), p, p + n);
+      out.resize((out.size() + 3) & ~static_cast<size_t>(3), 0);
+      return;
+    }
+    size_t off = 0;
+    while (off + sizeof(nlmsghdr) <= n) {
+      auto* h = reinterpret_cast<const nlmsghdr*>(p + off);
+      if (h->nlmsg_len < sizeof(nlmsghdr) || h->nlmsg_len > n - off) break;
+      size_t next = off + NLMSG_ALIGN(h->nlmsg_len);
+      if (h->nlmsg_pid != ignore_) {
+        out.insert(out.end(), p + off, p + off + h->nlmsg_len);
+        out.resize((out.size() + 3) & ~static_cast<size_t>(3), 0);
+      }
+      off = next;
+    }
+  }
 
   static ReadBatch* NewBatch() {
     auto* b = new ReadBatch();
@@ -89,6 +112,7 @@ class NlMonitor : public Napi::ObjectWrap<NlMonitor> {
   }
 
   int fd_ = -1;
+  uint32_t ignore_ = 0;
   ReaderThread reader_;
 };
 

@@ -140,6 +140,7 @@ class NlSocket : public Napi::ObjectWrap<NlSocket> {
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "NlSocket",
                        {InstanceMethod("transact", &NlSocket::TransactJs),
+                        InstanceMethod("portid", &NlSocket::PortidJs),
                         InstanceMethod("close", &NlSocket::CloseJs)});
   }
 
@@ -170,6 +171,14 @@ class NlSocket : public Napi::ObjectWrap<NlSocket> {
     if (fd_ >= 0) close(fd_);
     fd_ = -1;
     return info.Env().Undefined();
+  }
+  // portid(): number — the address the kernel gave this socket, which it writes as nlmsg_pid into the
+  // notifications of changes this socket made (0 once closed).
+  Napi::Value PortidJs(const Napi::CallbackInfo& info) {
+    sockaddr_nl sa{};
+    socklen_t len = sizeof sa;
+    if (fd_ < 0 || getsockname(fd_, reinterpret_cast<sockaddr*>(&sa), &len) < 0) return Napi::Number::New(info.Env(), 0);
+    return Napi::Number::New(info.Env(), sa.nl_pid);
   }
   int fd_ = -1;
 };

@@ -1,5 +1,5 @@
 // The contract for neighbour, FDB and route notifications (Native.watchEntries), run on the fake and on
-// the kernel like the rest of the contract suite: a change made through `apply` reaches the watcher
+// the kernel like the rest of the contract suite: a change made by another writer reaches the watcher
 // with its content, a deletion as `deleted`, and nothing arrives after the watcher stopped.
 import { expect } from 'chai';
 import type { EntryEvent, Link, Native } from '../../native/types.js';
@@ -38,6 +38,7 @@ export function describeEntryEvents(makeEnv: () => Promise<ContractEnv>): void {
     });
 
     it('reports a permanent neighbour written and deleted', async () => {
+      const n = env.other;
       await n.neighReplace({ ifindex: dev.index, ip: '10.244.2.0', mac: MAC });
       const add = await until(events, (e) => e.type === 'neigh' && !e.deleted && e.neigh.ip === '10.244.2.0');
       expect(add.type === 'neigh' && add.neigh).to.include({ ifindex: dev.index, family: 4, mac: MAC });
@@ -54,6 +55,7 @@ export function describeEntryEvents(makeEnv: () => Promise<ContractEnv>): void {
     });
 
     it('reports a route written, replaced and deleted', async () => {
+      const n = env.other;
       await n.routeReplace({ dst: '10.244.2.0/24', gateway: '10.244.2.0', ifindex: dev.index, onlink: true });
       const add = await until(events, (e) => e.type === 'route' && !e.deleted && e.route.dst === '10.244.2.0/24');
       expect(add.type === 'route' && add.route).to.include({ gateway: '10.244.2.0', ifindex: dev.index, onlink: true, table: 254 });
@@ -66,7 +68,7 @@ export function describeEntryEvents(makeEnv: () => Promise<ContractEnv>): void {
 
     it('stops reporting once the watcher is stopped', async () => {
       stop();
-      await n.neighReplace({ ifindex: dev.index, ip: '10.244.3.0', mac: MAC });
+      await env.other.neighReplace({ ifindex: dev.index, ip: '10.244.3.0', mac: MAC });
       await new Promise((r) => setTimeout(r, 100));
       expect(events.filter((e) => e.type === 'neigh' && e.neigh.ip === '10.244.3.0')).to.deep.equal([]);
     });

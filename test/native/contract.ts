@@ -8,6 +8,12 @@ import type { Link, LinkEvent, Native, Op, VxlanLinkSpec } from '../../native/ty
 export interface ContractEnv {
   native: Native;
   eth0: Link;
+  /**
+   * Another writer in the same namespace ("someone else"): the kernel binding leaves out the
+   * notifications of a handle's own route and neighbour writes, so changes to be noticed go through it.
+   * The fake has one state per instance, so there it is `native` itself.
+   */
+  other: Native;
   /** Reads /proc/sys/<key> in the environment's namespace. */
   readSysctl(key: string): Promise<string>;
   teardown(): Promise<void>;

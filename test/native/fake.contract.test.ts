@@ -10,6 +10,7 @@ describe('native contract: FakeNative', () => {
     await native.addrAdd({ ifindex: eth0.index, address: '198.18.0.1', prefixLen: 24 });
     return {
       native,
+      other: native,
       eth0,
       readSysctl: async (key) => native.sysctls.get(key) ?? '',
       teardown: () => native.close(),

@@ -45,7 +45,7 @@ export class SimKernel {
   private readonly monitors = new Set<(err: Error | null, buf: Buffer | null) => void>();
 
   socket(kind: 'genl' | 'rt'): RawSocket {
-    return { transact: async (req) => this.transact(kind, req), close: () => undefined };
+    return { transact: async (req) => this.transact(kind, req), portid: () => 0, close: () => undefined };
   }
 
   /** The addon surface KernelWireGuard uses: the link monitor. */

@@ -72,19 +72,30 @@ export class EventTracker {
 
   /** Accounts for one successful kernel write. */
   noteWrite(op: Op): void {
-    const dot = op.op.indexOf('.');
-    const kind = op.op.slice(0, dot);
-    const action = op.op.slice(dot + 1);
-    this.m.kernelEntries.inc({ kind, op: action });
-    if (op.op === 'route.replace' || op.op === 'route.delete') {
-      const p = this.pending.get(op.route.dst);
-      if (p) {
-        this.m.eventToKernel.observe((this.now() - p.at) / 1000);
-        this.setPending(op.route.dst, null);
-        return;
+    this.noteWrites([op]);
+  }
+
+  /** Accounts for successful kernel writes: counted per kind and action once per call, not per write. */
+  noteWrites(ops: readonly Op[]): void {
+    const counts = new Map<Op['op'], number>();
+    let now = -1;
+    for (const op of ops) {
+      counts.set(op.op, (counts.get(op.op) ?? 0) + 1);
+      if (op.op === 'route.replace' || op.op === 'route.delete') {
+        const p = this.pending.get(op.route.dst);
+        if (p) {
+          if (now < 0) now = this.now();
+          this.m.eventToKernel.observe((now - p.at) / 1000);
+          this.setPending(op.route.dst, null);
+          continue;
+        }
       }
+      if (op.op.endsWith('.replace') && !this.explained(op)) this.m.kernelRepairs.inc({ kind: kindOf(op) });
     }
-    if (action === 'replace' && !this.explained(op)) this.m.kernelRepairs.inc({ kind });
+    for (const [name, n] of counts) {
+      const dot = name.indexOf('.');
+      this.m.kernelEntries.inc({ kind: name.slice(0, dot), op: name.slice(dot + 1) }, n);
+    }
   }
 
   private setPending(subnet: string, p: Pending | null): void {
@@ -119,6 +130,10 @@ export class EventTracker {
         return true;
     }
   }
+}
+
+function kindOf(op: Op): string {
+  return op.op.slice(0, op.op.indexOf('.'));
 }
 
 function subnetsOf(l: Lease): string[] {
@@ -187,10 +202,12 @@ const ONE_OP: Readonly<Record<string, (arg: never) => Op>> = {
 export function meteredNative(inner: Native, tracker: EventTracker, m: FlannelMetrics): Native {
   const apply = async (ops: readonly Op[]): Promise<Array<NativeError | null>> => {
     const results = await inner.apply(ops);
+    const written: Op[] = [];
     results.forEach((err, i) => {
-      if (err === null) tracker.noteWrite(ops[i]!);
-      else if (!['ENOENT', 'ESRCH'].includes(err.code)) m.kernelErrors.inc({ kind: ops[i]!.op.split('.')[0]! });
+      if (err === null) written.push(ops[i]!);
+      else if (!['ENOENT', 'ESRCH'].includes(err.code)) m.kernelErrors.inc({ kind: kindOf(ops[i]!) });
     });
+    tracker.noteWrites(written);
     return results;
   };
   return new Proxy(inner, {

@@ -6,10 +6,16 @@
 type Labels = Readonly<Record<string, string>>;
 
 function labelKey(labels: Labels): string {
-  const keys = Object.keys(labels).sort();
+  const keys = Object.keys(labels);
   if (keys.length === 0) return '';
-  const esc = (v: string): string => v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
-  return `{${keys.map((k) => `${k}="${esc(labels[k]!)}"`).join(',')}}`;
+  if (keys.length > 1) keys.sort();
+  let out = '{';
+  for (let i = 0; i < keys.length; i++) out += `${i > 0 ? ',' : ''}${keys[i]}="${esc(labels[keys[i]!]!)}"`;
+  return `${out}}`;
+}
+
+function esc(v: string): string {
+  return /[\\\n"]/.test(v) ? v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"') : v;
 }
 
 function num(v: number): string {

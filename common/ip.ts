@@ -167,7 +167,8 @@ export class IP6Net {
   }
 }
 
-function mask4(len: number): number {
+/** The netmask of an IPv4 prefix length, as an unsigned number. */
+export function mask4(len: number): number {
   return len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
 }
 
@@ -215,7 +216,8 @@ export function bytesToIP(b: Buffer): string {
 
 /** Canonical text of an address (v6 compressed as the kernel tools print it). */
 export function canonicalIP(ip: string): string {
-  return bytesToIP(ipToBytes(ip));
+  // node's isIPv4 takes only the canonical dotted quad (no leading zeros), which is its own text.
+  return isIPv4(ip) ? ip : bytesToIP(ip6ToBytes(ip));
 }
 
 export function maskBytes(b: Buffer, prefixLen: number): Buffer {

@@ -1,6 +1,6 @@
 // Validation and normalisation of the writes a batch may carry, shared by the kernel binding and the
 // fake so that both reject the same arguments with the same NativeArgumentError.
-import { bytesToIP, canonicalIP, ipToBytes, maskBytes } from '../common/ip.js';
+import { bytesToIP, canonicalIP, formatIP4, ipToBytes, mask4, maskBytes, parseIP4 } from '../common/ip.js';
 import { NativeArgumentError } from './errors.js';
 import type { Family, FdbSpec, NeighSpec, Op, RouteSpec, RouteType } from './types.js';
 import { RT_TABLE_MAIN } from './types.js';
@@ -45,7 +45,7 @@ export type NOp =
 export function normalizeRoute(ctx: string, r: RouteSpec, del: boolean): NRoute {
   if (typeof r !== 'object' || r === null) throw new NativeArgumentError(ctx, 'route must be an object');
   const { family, ip, prefixLen } = checkCIDR(ctx, 'dst', r.dst);
-  const masked = bytesToIP(maskBytes(ipToBytes(ip), prefixLen));
+  const masked = family === 4 ? formatIP4((parseIP4(ip) & mask4(prefixLen)) >>> 0) : bytesToIP(maskBytes(ipToBytes(ip), prefixLen));
   if (masked !== canonicalIP(ip)) {
     throw new NativeArgumentError(ctx, `dst ${r.dst} has host bits set (the network is ${masked}/${prefixLen})`);
   }

@@ -23,7 +23,7 @@ export function encodeOp(w: MsgWriter, op: NOp, seq: number): void {
 
 function encodeRoute(w: MsgWriter, r: NRoute, del: boolean, seq: number): void {
   // Deletion matches any protocol, scope and type unless one is given, like `ip route del`.
-  const header = rtmsg({
+  w.beginRtmsg(del ? C.RTM_DELROUTE : C.RTM_NEWROUTE, del ? REQ_ACK : REQ_REPLACE, seq, {
     family: af(r.family),
     dstLen: r.dstLen,
     table: r.table,
@@ -32,28 +32,25 @@ function encodeRoute(w: MsgWriter, r: NRoute, del: boolean, seq: number): void {
     type: r.type === 'blackhole' ? C.RTN_BLACKHOLE : r.type === 'unicast' || !del ? C.RTN_UNICAST : 0,
     flags: r.onlink ? C.RTNH_F_ONLINK : 0,
   });
-  w.begin(del ? C.RTM_DELROUTE : C.RTM_NEWROUTE, del ? REQ_ACK : REQ_REPLACE, seq, header);
   if (r.table >= 256) w.u32(C.RTA_TABLE, r.table);
-  w.attr(C.RTA_DST, ipToBytes(r.dst));
-  if (r.gateway) w.attr(C.RTA_GATEWAY, ipToBytes(r.gateway));
+  w.ip(C.RTA_DST, r.dst);
+  if (r.gateway) w.ip(C.RTA_GATEWAY, r.gateway);
   if (r.ifindex) w.u32(C.RTA_OIF, r.ifindex);
   if (r.metric !== null) w.u32(C.RTA_PRIORITY, r.metric);
   w.end();
 }
 
 function encodeNeigh(w: MsgWriter, n: NNeigh, del: boolean, seq: number): void {
-  const header = ndmsg(af(n.family), n.ifindex, del ? 0 : NUD_PERMANENT, 0, del ? 0 : C.RTN_UNICAST);
-  w.begin(del ? C.RTM_DELNEIGH : C.RTM_NEWNEIGH, del ? REQ_ACK : REQ_REPLACE, seq, header);
-  w.attr(C.NDA_DST, ipToBytes(n.ip));
-  if (n.mac) w.attr(C.NDA_LLADDR, macToBytes(n.mac));
+  w.beginNdmsg(del ? C.RTM_DELNEIGH : C.RTM_NEWNEIGH, del ? REQ_ACK : REQ_REPLACE, seq, af(n.family), n.ifindex, del ? 0 : NUD_PERMANENT, 0, del ? 0 : C.RTN_UNICAST);
+  w.ip(C.NDA_DST, n.ip);
+  if (n.mac) w.mac(C.NDA_LLADDR, n.mac);
   w.end();
 }
 
 function encodeFdb(w: MsgWriter, f: NFdb, del: boolean, seq: number): void {
-  const header = ndmsg(C.AF_BRIDGE, f.ifindex, del ? 0 : NUD_PERMANENT, C.NTF_SELF, 0);
-  w.begin(del ? C.RTM_DELNEIGH : C.RTM_NEWNEIGH, del ? REQ_ACK : REQ_REPLACE, seq, header);
-  w.attr(C.NDA_LLADDR, macToBytes(f.mac));
-  if (f.dst) w.attr(C.NDA_DST, ipToBytes(f.dst));
+  w.beginNdmsg(del ? C.RTM_DELNEIGH : C.RTM_NEWNEIGH, del ? REQ_ACK : REQ_REPLACE, seq, C.AF_BRIDGE, f.ifindex, del ? 0 : NUD_PERMANENT, C.NTF_SELF, 0);
+  w.mac(C.NDA_LLADDR, f.mac);
+  if (f.dst) w.ip(C.NDA_DST, f.dst);
   w.end();
 }
 

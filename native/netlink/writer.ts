@@ -1,6 +1,7 @@
 // Appends netlink messages to one growing buffer, so that a whole batch of requests goes to the kernel
 // in a few sendmsg calls. Layout follows <linux/netlink.h>: 16-byte nlmsghdr, fixed family header,
 // then 4-byte aligned TLV attributes.
+import { ipToBytes } from '../../common/ip.js';
 export class MsgWriter {
   private buf = Buffer.alloc(64 * 1024);
   private off = 0;
@@ -15,25 +16,96 @@ export class MsgWriter {
     this.buf = next;
   }
 
+  // The buffer is zero-filled and written once, front to back: padding and reserved bytes are already 0.
   private align(): void {
     const pad = (4 - (this.off & 3)) & 3;
     this.ensure(pad);
-    this.buf.fill(0, this.off, this.off + pad);
     this.off += pad;
   }
 
   /** Starts a message; `header` is the family header (ifinfomsg, rtmsg, ...) already encoded. */
   begin(type: number, flags: number, seq: number, header: Buffer): this {
+    this.head(type, flags, seq);
+    return this.raw(header);
+  }
+
+  /** Starts a message whose family header is an rtmsg, written in place (the route hot path). */
+  beginRtmsg(type: number, flags: number, seq: number, f: RtmsgFields): this {
+    this.head(type, flags, seq);
+    this.ensure(12);
+    const b = this.buf;
+    const o = this.off;
+    b[o] = f.family;
+    b[o + 1] = f.dstLen;
+    b[o + 4] = f.table < 256 ? f.table : 252;
+    b[o + 5] = f.protocol;
+    b[o + 6] = f.scope;
+    b[o + 7] = f.type;
+    b.writeUInt32LE(f.flags >>> 0, o + 8);
+    this.off += 12;
+    return this;
+  }
+
+  /** Starts a message whose family header is an ndmsg, written in place (the neighbour and FDB hot path). */
+  beginNdmsg(type: number, flags: number, seq: number, family: number, index: number, state: number, ntFlags: number, ntType: number): this {
+    this.head(type, flags, seq);
+    this.ensure(12);
+    const b = this.buf;
+    const o = this.off;
+    b[o] = family;
+    b.writeInt32LE(index, o + 4);
+    b.writeUInt16LE(state, o + 8);
+    b[o + 10] = ntFlags;
+    b[o + 11] = ntType;
+    this.off += 12;
+    return this;
+  }
+
+  private head(type: number, flags: number, seq: number): void {
     this.align();
     this.msgStart = this.off;
     this.ensure(16);
-    this.buf.writeUInt32LE(0, this.off);
     this.buf.writeUInt16LE(type, this.off + 4);
     this.buf.writeUInt16LE(flags, this.off + 6);
     this.buf.writeUInt32LE(seq >>> 0, this.off + 8);
-    this.buf.writeUInt32LE(0, this.off + 12);
     this.off += 16;
-    return this.raw(header);
+  }
+
+  /** An attribute of `len` bytes whose payload the caller writes at the returned offset. */
+  private slot(type: number, len: number): number {
+    this.align();
+    this.ensure(4 + len);
+    this.buf.writeUInt16LE(4 + len, this.off);
+    this.buf.writeUInt16LE(type, this.off + 2);
+    const at = this.off + 4;
+    this.off = at + len;
+    return at;
+  }
+
+  /** An address attribute from its text (IPv4 written digit by digit; IPv6 through ipToBytes). */
+  ip(type: number, ip: string): this {
+    if (!ip.includes(':')) {
+      const at = this.slot(type, 4);
+      let octet = 0;
+      let k = at;
+      for (let i = 0; i < ip.length; i++) {
+        const c = ip.charCodeAt(i);
+        if (c === 46) {
+          this.buf[k++] = octet;
+          octet = 0;
+        } else octet = octet * 10 + (c - 48);
+      }
+      this.buf[k] = octet;
+      return this;
+    }
+    return this.attr(type, ipToBytes(ip));
+  }
+
+  /** A 6-byte MAC attribute from its text (aa:bb:cc:dd:ee:ff). */
+  mac(type: number, mac: string): this {
+    const at = this.slot(type, 6);
+    for (let i = 0; i < 6; i++) this.buf[at + i] = parseInt(mac.slice(i * 3, i * 3 + 2), 16);
+    return this;
   }
 
   private raw(b: Buffer): this {
@@ -63,9 +135,8 @@ export class MsgWriter {
   }
 
   u32(type: number, v: number): this {
-    const b = Buffer.alloc(4);
-    b.writeUInt32LE(v >>> 0);
-    return this.attr(type, b);
+    this.buf.writeUInt32LE(v >>> 0, this.slot(type, 4));
+    return this;
   }
 
   str(type: number, s: string): this {

@@ -253,9 +253,9 @@ class KernelNative extends NativeBase implements Native {
   }
 }
 
-const DECODE_CHUNK = 1000;
+const DECODE_CHUNK = 200;
 
-/** Decodes a dump in chunks, yielding to the event loop between them: 15000 entries never block it long. */
+/** Decodes a dump in chunks of 200 entries (~2 ms each), yielding to the event loop between them. */
 async function decodeYielding<T>(msgs: readonly RawMsg[], decode: (m: RawMsg) => T | null): Promise<T[]> {
   const out: T[] = [];
   for (let i = 0; i < msgs.length; i++) {

@@ -22,19 +22,21 @@ export interface PassContext {
   scope: OwnedScope;
   /** Yields to the event loop (and to lease batches that are waiting). */
   pause(): Promise<void>;
+  /** Runs a dump; lease batches may be applied while it is read and decoded. */
+  reading<T>(read: () => Promise<T>): Promise<T>;
 }
 
-const CHUNK = 1000;
+const CHUNK = 250;
 
 /** Compares the kernel with the groups for one family. Reads only; rejects when a dump fails. */
 export async function planPass(ctx: PassContext): Promise<PassPlan> {
-  // One dump at a time with a pause after each: a lease batch waits for one dump at most.
+  // One dump at a time; lease batches run while a dump is read and decoded, and at each pause.
   const { ifindex, family } = ctx.scope;
-  const neighs = await ctx.native.neighList({ ifindex, family });
+  const neighs = await ctx.reading(() => ctx.native.neighList({ ifindex, family }));
   await ctx.pause();
-  const fdb = await ctx.native.fdbList({ ifindex });
+  const fdb = await ctx.reading(() => ctx.native.fdbList({ ifindex }));
   await ctx.pause();
-  const routes = await ctx.native.routeList({ family, table: RT_TABLE_MAIN });
+  const routes = await ctx.reading(() => ctx.native.routeList({ family, table: RT_TABLE_MAIN }));
   await ctx.pause();
   const kernel = { neighs, fdb, routes };
   const have = new Map<string, Entry>();

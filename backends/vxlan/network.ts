@@ -1,7 +1,8 @@
 // The running vxlan network: follows the other hosts' leases and keeps their entries in the kernel.
 // Every kernel-changing task (a batch of lease events, a repair, a full pass, a device recreation, a
 // change of our own lease) runs one at a time through `serial`, so they never interleave; lease
-// batches that arrive while a full pass is queued or running are applied at its next pause instead.
+// batches that arrive while a full pass is queued or running are applied at its next pause instead, or
+// at once while the pass waits for (and decodes) a kernel dump, which only reads.
 //
 // Repair follows the kernel's notifications (Native.watchEntries): when someone deletes or changes an
 // entry a lease wants, that peer's group is applied again. The full pass (full-pass.ts) is the rare
@@ -34,6 +35,9 @@ export class VxlanNetwork implements Network {
   private readonly queue = new SerialQueue();
   private passPending = false;
   private readonly urgent: Array<() => Promise<void>> = [];
+  private draining: Promise<void> | null = null;
+  /** The full pass is waiting for a dump: lease batches run at once instead of at its next pause. */
+  private passReading = false;
   private readonly damaged = new Set<string>();
   private repairPending = false;
   /** Last failure logged per group, so a failure that persists is named once. */
@@ -101,11 +105,32 @@ export class VxlanNetwork implements Network {
     if (!this.passPending) return this.serial(() => this.handleBatch(batch));
     return new Promise((resolve) => {
       this.urgent.push(() => this.handleBatch(batch).catch((e: unknown) => this.logTaskError(e)).finally(resolve));
+      // While the pass waits for a dump (and decodes 5000 entries of it), the batch need not wait.
+      if (this.passReading) void this.drainUrgent();
     });
   }
 
-  private async drainUrgent(): Promise<void> {
-    while (this.urgent.length > 0) await this.urgent.shift()!();
+  /** Applies the waiting lease batches in order, one at a time; a second call joins the drain in progress. */
+  private drainUrgent(): Promise<void> {
+    if (this.draining) return this.draining;
+    const run = async (): Promise<void> => {
+      await null; // `draining` is set before the loop can end
+      while (this.urgent.length > 0) await this.urgent.shift()!();
+      this.draining = null;
+    };
+    return (this.draining = run());
+  }
+
+  /** A kernel read of the full pass, during which waiting lease batches are applied as they come. */
+  private async whileReading<T>(read: () => Promise<T>): Promise<T> {
+    this.passReading = true;
+    void this.drainUrgent();
+    try {
+      return await read();
+    } finally {
+      this.passReading = false;
+      await this.drainUrgent();
+    }
   }
 
   private later(ms: number, fn: () => void): void {
@@ -265,7 +290,7 @@ export class VxlanNetwork implements Network {
         continue;
       }
       const scope = dev.scope(this.lease, this.d.config.directRouting);
-      const plan = await planPass({ native: this.d.native, groups: this.groups, scope, pause: () => this.pause() });
+      const plan = await planPass({ native: this.d.native, groups: this.groups, scope, pause: () => this.pause(), reading: (read) => this.whileReading(read) });
       const stale = plan.stale.filter((e) => this.groups.unwanted(e));
       const groups = this.groups.byEntryKeys(plan.damaged);
       if (stale.length === 0 && groups.length === 0) continue;

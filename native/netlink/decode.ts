@@ -5,20 +5,44 @@ import type { Addr, FdbEntry, Family, Link, Neigh, Route, VxlanAttrs } from '../
 import * as C from './constants.js';
 
 export interface RawMsg {
-  type: number;
-  flags: number;
-  seq: number;
+  readonly type: number;
+  readonly flags: number;
+  readonly seq: number;
   /** Everything after the 16-byte header. */
-  body: Buffer;
+  readonly body: Buffer;
+}
+
+/**
+ * One message of a received buffer. Its body is cut out of the buffer when first read: a dump of 5000
+ * entries is split at once when it arrives, but decoded in chunks between which the event loop runs,
+ * so the split must cost little.
+ */
+class Msg implements RawMsg {
+  private cut: Buffer | null = null;
+  constructor(
+    readonly type: number,
+    readonly flags: number,
+    readonly seq: number,
+    private readonly buf: Buffer,
+    private readonly start: number,
+    private readonly end: number,
+  ) {}
+  get body(): Buffer {
+    return (this.cut ??= this.buf.subarray(this.start, this.end));
+  }
 }
 
 export function splitMessages(buf: Buffer): RawMsg[] {
   const out: RawMsg[] = [];
   let off = 0;
-  while (off + 16 <= buf.length) {
-    const len = buf.readUInt32LE(off);
-    if (len < 16 || off + len > buf.length) break;
-    out.push({ type: buf.readUInt16LE(off + 4), flags: buf.readUInt16LE(off + 6), seq: buf.readUInt32LE(off + 8), body: buf.subarray(off + 16, off + len) });
+  const n = buf.length;
+  while (off + 16 <= n) {
+    const len = (buf[off]! | (buf[off + 1]! << 8) | (buf[off + 2]! << 16) | (buf[off + 3]! << 24)) >>> 0;
+    if (len < 16 || off + len > n) break;
+    const type = buf[off + 4]! | (buf[off + 5]! << 8);
+    const flags = buf[off + 6]! | (buf[off + 7]! << 8);
+    const seq = (buf[off + 8]! | (buf[off + 9]! << 8) | (buf[off + 10]! << 16) | (buf[off + 11]! << 24)) >>> 0;
+    out.push(new Msg(type, flags, seq, buf, off + 16, off + len));
     off += (len + 3) & ~3;
   }
   return out;
@@ -28,10 +52,11 @@ export function splitMessages(buf: Buffer): RawMsg[] {
 export function parseAttrs(buf: Buffer, start = 0): Map<number, Buffer> {
   const attrs = new Map<number, Buffer>();
   let off = start;
-  while (off + 4 <= buf.length) {
-    const len = buf.readUInt16LE(off);
-    if (len < 4 || off + len > buf.length) break;
-    attrs.set(buf.readUInt16LE(off + 2) & 0x3fff, buf.subarray(off + 4, off + len));
+  const n = buf.length;
+  while (off + 4 <= n) {
+    const len = buf[off]! | (buf[off + 1]! << 8);
+    if (len < 4 || off + len > n) break;
+    attrs.set((buf[off + 2]! | (buf[off + 3]! << 8)) & 0x3fff, buf.subarray(off + 4, off + len));
     off += (len + 3) & ~3;
   }
   return attrs;

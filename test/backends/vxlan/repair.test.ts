@@ -144,6 +144,30 @@ describe('vxlan repair (fake native)', () => {
     expect(order(/peer added: 10.252.0.0\/24/)).to.be.lessThan(order(/reconcile flannel.1/));
   });
 
+  it('applies a lease batch while the full pass waits for a dump, not after it', async () => {
+    const { h } = await withPeerA();
+    // A neighbour dump that takes 2 s (the kernel's dump of 5000 entries and their decoding take tens
+    // of milliseconds; stretched here so that the order cannot be a matter of luck).
+    let dumpEnded = 0;
+    const slowList = h.native.neighList.bind(h.native);
+    h.native.neighList = async (f) => {
+      h.native.neighList = slowList; // only the pass's dump is slow, not the test's own reads
+      const out = await slowList(f);
+      await new Promise((r) => setTimeout(r, 2000));
+      dumpEnded = Date.now();
+      return out;
+    };
+    h.native.overflowEntries();
+    await new Promise((r) => setTimeout(r, 100)); // the pass is waiting for the dump
+    const t0 = Date.now();
+    h.store.put(remoteLease('10.244.9.0/24', '198.18.0.9', MAC_B));
+    await until(async () => (await entries(h)).routes.includes('10.244.9.0/24 via 10.244.9.0'), 'the new peer', 5000);
+    const applied = Date.now();
+    expect(dumpEnded, 'the dump was still running when the peer was programmed').to.equal(0);
+    expect(applied - t0).to.be.lessThan(1000);
+    await until(() => h.log.has('info', /reconcile flannel.1/) || dumpEnded > 0, 'the pass goes on');
+  });
+
   it('refuses a bad FLANNEL_TS_VXLAN_FULL_PASS_SECONDS naming the variable and the value', async () => {
     process.env.FLANNEL_TS_VXLAN_FULL_PASS_SECONDS = 'soon';
     try {

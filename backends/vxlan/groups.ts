@@ -2,7 +2,7 @@
 // A group that collides with an older one is held back (never half-installed) and tried again when
 // the older group goes away.
 import { type Entry, entryKey } from './entries.js';
-import { type Conflict, EntryOwners, type Group } from './owners.js';
+import { type Conflict, EntryOwners, type Group, ownerCount, ownersOf } from './owners.js';
 
 export class PeerGroups {
   readonly owners = new EntryOwners();
@@ -55,14 +55,16 @@ export class PeerGroups {
 
   /** True when more than one wanted group holds `e`. */
   shared(e: Entry): boolean {
-    return (this.owners.get(entryKey(e))?.owners.size ?? 0) > 1;
+    const s = this.owners.get(entryKey(e));
+    return s !== undefined && ownerCount(s) > 1;
   }
 
   /** The wanted groups holding entries under any of `keys` (kernel keys). */
   byEntryKeys(keys: Iterable<string>): Group[] {
     const out = new Map<string, Group>();
     for (const k of keys) {
-      for (const o of this.owners.get(k)?.owners ?? []) {
+      const s = this.owners.get(k);
+      for (const o of s ? ownersOf(s) : []) {
         const g = this.active.get(o);
         if (g) out.set(o, g);
       }

@@ -14,7 +14,17 @@ export interface Group {
 
 export interface Slot {
   entry: Entry;
-  owners: Set<string>;
+  /** The owning groups' keys: one key as a string (nearly every entry), a Set once shared. */
+  owners: string | Set<string>;
+}
+
+/** The keys of the groups owning `s`. */
+export function ownersOf(s: Slot): Iterable<string> {
+  return typeof s.owners === 'string' ? [s.owners] : s.owners;
+}
+
+export function ownerCount(s: Slot): number {
+  return typeof s.owners === 'string' ? 1 : s.owners.size;
 }
 
 export interface Conflict {
@@ -31,7 +41,7 @@ export class EntryOwners {
     for (const e of g.entries) {
       const s = this.byKey.get(entryKey(e));
       if (!s || sameEntry(s.entry, e)) continue;
-      const owner = [...s.owners].find((o) => o !== g.key);
+      const owner = [...ownersOf(s)].find((o) => o !== g.key);
       if (owner) return { entry: s.entry, owner };
     }
     return null;
@@ -42,8 +52,9 @@ export class EntryOwners {
     for (const e of g.entries) {
       const k = entryKey(e);
       const s = this.byKey.get(k);
-      if (s) s.owners.add(g.key);
-      else this.byKey.set(k, { entry: e, owners: new Set([g.key]) });
+      if (!s) this.byKey.set(k, { entry: e, owners: g.key });
+      else if (typeof s.owners !== 'string') s.owners.add(g.key);
+      else if (s.owners !== g.key) s.owners = new Set([s.owners, g.key]);
     }
   }
 
@@ -53,7 +64,13 @@ export class EntryOwners {
     for (const e of g.entries) {
       const k = entryKey(e);
       const s = this.byKey.get(k);
-      if (!s || !s.owners.delete(g.key) || s.owners.size > 0) continue;
+      if (!s) continue;
+      if (typeof s.owners !== 'string') {
+        if (!s.owners.delete(g.key)) continue;
+        if (s.owners.size === 1) s.owners = [...s.owners][0]!;
+        continue;
+      }
+      if (s.owners !== g.key) continue;
       this.byKey.delete(k);
       orphans.push(s.entry);
     }

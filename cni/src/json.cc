@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
+#include <unordered_map>
 
 #include "text.h"
 
@@ -79,6 +80,12 @@ class Parser {
  private:
   const std::string& s_;
   size_t i_ = 0;
+  size_t depth_ = 0;
+
+  /** Keeps the recursion (here, in copies, output and destructors) well inside the default stack. */
+  void enter() {
+    if (++depth_ > kMaxJsonDepth) fail("Nesting deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+  }
 
   bool eos() const { return i_ >= s_.size(); }
   char cur() const { return s_[i_]; }
@@ -240,15 +247,18 @@ class Parser {
   }
 
   Value parseObject() {
+    enter();
     i_++;
     Value o = Value::makeObject();
     skipSpace();
     if (!eos() && cur() == '}') {
       i_++;
+      depth_--;
       return o;
     }
     if (eos() || cur() != '"') fail("Expected property name or '}'");
     bool first = true;
+    std::unordered_map<std::string, size_t> index;  // a duplicate key keeps its place, takes the last value
     for (;;) {
       std::string key = parseString();
       skipSpace();
@@ -258,10 +268,18 @@ class Parser {
       }
       i_++;
       skipSpace();
-      o.set(key, parseValue());
+      Value v = parseValue();
+      auto found = index.find(key);
+      if (found != index.end()) {
+        o.members[found->second].second = std::move(v);
+      } else {
+        index.emplace(key, o.members.size());
+        o.members.emplace_back(std::move(key), std::move(v));
+      }
       skipSpace();
       if (!eos() && cur() == '}') {
         i_++;
+        depth_--;
         return o;
       }
       if (eos() || cur() != ',') fail("Expected ',' or '}' after property value");
@@ -273,11 +291,13 @@ class Parser {
   }
 
   Value parseArray() {
+    enter();
     i_++;
     Value a = Value::makeArray();
     skipSpace();
     if (!eos() && cur() == ']') {
       i_++;
+      depth_--;
       return a;
     }
     for (;;) {
@@ -286,6 +306,7 @@ class Parser {
       skipSpace();
       if (!eos() && cur() == ']') {
         i_++;
+        depth_--;
         return a;
       }
       if (eos() || cur() != ',') fail("Expected ',' or ']' after array element");

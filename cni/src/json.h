@@ -39,7 +39,10 @@ struct JsonSyntaxError {
   std::string message;
 };
 
-/** JSON.parse; throws JsonSyntaxError with V8's message. `text` must be valid UTF-8. */
+/** Objects and arrays nest at most this deep; V8 has no such limit, but no CNI config comes near it. */
+constexpr size_t kMaxJsonDepth = 1000;
+
+/** JSON.parse; throws JsonSyntaxError with V8's message (or one naming kMaxJsonDepth). `text` must be valid UTF-8. */
 Value parseJson(const std::string& text);
 
 /** JSON.stringify(value): compact, keys in JavaScript's property order. */

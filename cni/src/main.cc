@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstdlib>
 
 #include "commands.h"
@@ -142,6 +143,9 @@ void openStdio() {
 int main() {
   using namespace cni;
   openStdio();
+  // A runtime that closed our stdout gets nothing either way; EPIPE beats dying of SIGPIPE. The
+  // delegate gets SIGPIPE back at its default (exec-plugin.cc).
+  std::signal(SIGPIPE, SIG_IGN);
   std::string version = kCurrentVersion;
   try {
     writeAll(1, dispatch(version));

@@ -140,6 +140,13 @@ describe('cni plugin process (fake delegate)', function () {
     expect(none['details']).to.contain('cniVersions is ["2.0.0","1.5.0"]');
   });
 
+  it('refuses JSON nested deeper than 1000 levels with code 6 instead of running out of stack', () => {
+    const deep = (n: number): string => `{"name":"n","x":${'['.repeat(n)}${']'.repeat(n)}}`;
+    expect(run({ CNI_COMMAND: 'DEL' }, deep(998)).status).to.equal(0);
+    const r = run({ CNI_COMMAND: 'DEL' }, deep(1_000_000));
+    expect([r.status, r.json()['code'], r.json()['details']]).to.deep.equal([1, 6, 'Nesting deeper than 1000 levels in JSON at position 1015']);
+  });
+
   it('1.1.0: delegates as 1.0.0 (what Debian\'s bridge speaks) and answers 1.1.0; cniVersions picks the highest supported', () => {
     const r = run({}, netconf({ cniVersion: '1.1.0' }));
     expect([r.status, (r.json())['cniVersion']]).to.deep.equal([0, '1.1.0']);

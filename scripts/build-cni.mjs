@@ -14,7 +14,7 @@ const src = join(root, 'cni', 'src');
 const objDir = join(root, 'cni', 'build');
 const out = join(root, 'dist', 'cni', 'flannel');
 const CXX = process.env.CXX || 'g++';
-const FLAGS = ['-std=c++17', '-Wall', '-Wextra', '-O2'];
+const FLAGS = ['-std=c++17', '-Wall', '-Wextra', '-Wshadow', '-O2'];
 
 if (process.argv.includes('--rebuild')) rmSync(objDir, { recursive: true, force: true });
 mkdirSync(objDir, { recursive: true });

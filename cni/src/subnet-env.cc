@@ -111,22 +111,22 @@ class Parser {
     throw CniError(kInvalidNetworkConfig, std::string(kLoadFailed) + ": " + key + "=\"" + env_.at(key) + "\" in " + path_ + " is not " + expected);
   }
 
-  std::vector<std::string> list(const std::string& key, Parse parse, const std::string& what) const {
+  std::vector<std::string> list(const std::string& key, Parse parseItem, const std::string& what) const {
     std::vector<std::string> out;
     auto it = env_.find(key);
     if (it == env_.end()) return out;
     for (const std::string& item : split(it->second, ',')) {
-      std::optional<std::string> n = parse(item);
+      std::optional<std::string> n = parseItem(item);
       if (!n) bad(key, what);
       if (std::find(out.begin(), out.end(), *n) == out.end()) out.push_back(*n);
     }
     return out;
   }
 
-  std::optional<std::string> one(const std::string& key, Parse parse, const std::string& what) const {
+  std::optional<std::string> one(const std::string& key, Parse parseItem, const std::string& what) const {
     auto it = env_.find(key);
     if (it == env_.end()) return std::nullopt;
-    std::optional<std::string> v = parse(it->second);
+    std::optional<std::string> v = parseItem(it->second);
     if (!v) bad(key, what);
     return v;
   }

@@ -1,9 +1,9 @@
 # The flannel-ts image for kube-flannel.yml.
 #
-# Build stage: compiles the TypeScript and the C++ addon, makes release/flanneld, a Node single
-# executable (daemon and flannel CNI plugin in one file; see scripts/binary.mjs), and gathers the
-# runtime tree the daemon runs from (/opt/flannel-ts: dist, production node_modules, the addon, the
-# launcher). It needs Node >= 20.19
+# Build stage: compiles the TypeScript, the C++ addon and the native flannel CNI plugin
+# (dist/cni/flannel), makes release/flanneld, a Node single executable (see scripts/binary.mjs), and
+# gathers the runtime tree the daemon runs from (/opt/flannel-ts: dist, production node_modules, the
+# addon, the launcher). It needs Node >= 20.19
 # from an official build (the single-executable fuse; Debian's own nodejs is 18 in bookworm and a shared
 # build), Node's headers under <node prefix>/include/node (the addon build downloads nothing), g++, make
 # and python3, and the npm registry.
@@ -30,13 +30,13 @@ RUN rm -rf native/build dist release && npm run binary && ./release/flanneld --v
 # The daemon runs as node + the compiled tree through flanneld/flanneld, the launcher with the memory
 # flags (the single executable cannot take them: Node 20's single executables read no V8 flags from
 # the command line and refuse --lite-mode in NODE_OPTIONS; it idles at ~127 MiB against ~55). The
-# single executable stays for the CNI plugin that the init container copies onto the node.
+# single executable stays for `flanneld --version` and users who run the daemon without the tree.
 RUN npm prune --omit=dev --no-audit --no-fund \
  && mkdir -p /opt/flannel-ts/native/build/Release /opt/flannel-ts/flanneld \
  && cp -a package.json node_modules /opt/flannel-ts/ \
  && cp native/build/Release/flannel_native.node /opt/flannel-ts/native/build/Release/ \
  && cp flanneld/flanneld /opt/flannel-ts/flanneld/ \
- && mkdir -p /opt/flannel-ts/dist && cp -a dist/common dist/flanneld dist/subnet-lease dist/backends dist/native dist/cni /opt/flannel-ts/dist/ \
+ && mkdir -p /opt/flannel-ts/dist && cp -a dist/common dist/flanneld dist/subnet-lease dist/backends dist/native /opt/flannel-ts/dist/ \
  && FLANNELD_NODE="$(command -v node)" /opt/flannel-ts/flanneld/flanneld --version
 
 FROM ${RUNTIME_BASE}
@@ -49,9 +49,9 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends iproute2 iptables nftables containernetworking-plugins ca-certificates wireguard-go \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build /src/release/flanneld /opt/bin/flanneld
-# Started under the name "flannel", the same executable is the CNI plugin (the init container copies it
-# to /opt/cni/bin/flannel on the node).
-RUN ln -s flanneld /opt/bin/flannel
+# The native flannel CNI plugin (C++, needs only the node's glibc and libstdc++); the init container
+# copies it to /opt/cni/bin/flannel on the node.
+COPY --from=build /src/dist/cni/flannel /opt/bin/flannel
 # The daemon: the build stage's node and the compiled tree, started by the launcher.
 COPY --from=build /usr/local/bin/node /usr/local/bin/node
 COPY --from=build /opt/flannel-ts /opt/flannel-ts

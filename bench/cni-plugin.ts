@@ -1,21 +1,20 @@
 // Benchmark: ADD+DEL pairs per second through the flannel plugin (→ bridge + host-local) versus
 // calling bridge directly with the very config flannel hands it, in the same run, in a fresh host
 // namespace and pod namespace; and the plugin's own start-up time (VERSION wall time). The plugin is
-// the shipped entry, dist/cni/flannel.cjs, run with the environment a container runtime gives it
-// (no NODE_EXTRA_CA_CERTS, no NODE_OPTIONS).
+// the shipped native executable, dist/cni/flannel, run with the environment a container runtime
+// gives it.
 //   sudo node dist/bench/cni-plugin.js [--pairs 60] [--startups 40]
 // The outer process builds the namespaces and runs itself inside the host namespace (`--inner`),
 // so every plugin is spawned directly, without an `ip netns exec` in the timed path.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TestBed } from '../test/helpers/netns.js';
 
 const SELF = fileURLToPath(import.meta.url);
-const PLUGIN_JS = resolve(SELF, '../../cni/flannel.cjs');
-const PLUGIN_ESM = resolve(SELF, '../../cni/main.js');
+const PLUGIN = resolve(SELF, '../../cni/flannel');
 const MARK = 'cni-bench-figures ';
 
 /** What benchCniPlugin returns: throughput of both and the plugin's median cost per call over bridge. */
@@ -46,8 +45,7 @@ export async function benchCniPlugin(opts: { pairs?: number; startups?: number }
   const tmp = mkdtempSync(join(tmpdir(), 'fl-bench-cni-'));
   try {
     mkdirSync(join(tmp, 'bin'));
-    chmodSync(PLUGIN_JS, 0o755); // tsc alone does not set it; `npm run build` does
-    symlinkSync(PLUGIN_JS, join(tmp, 'bin', 'flannel'));
+    symlinkSync(PLUGIN, join(tmp, 'bin', 'flannel'));
     writeFileSync(join(tmp, 'subnet.env'), SUBNET_ENV);
     const args: InnerArgs = { tmp, podNs: pod.prefix, pairs: opts.pairs ?? 60, startups: opts.startups ?? 40 };
     const env = { ...process.env };
@@ -143,11 +141,11 @@ function inner(args: InnerArgs): void {
   const fRate = (1000 * p.flannel.length) / sum(p.flannel);
   const bRate = (1000 * p.bridge.length) / sum(p.bridge);
   const env = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', CNI_COMMAND: 'VERSION' };
-  const [flannelUp, esmUp, nodeUp, bridgeUp] = startups(
-    [[process.execPath, PLUGIN_JS], [process.execPath, PLUGIN_ESM], [process.execPath, '-e', ''], ['/usr/lib/cni/bridge']],
-    args.startups,
-    env,
-  ) as [number, number, number, number];
+  const [flannelUp, bridgeUp, nodeUp] = startups([[PLUGIN], ['/usr/lib/cni/bridge'], [process.execPath, '-e', '']], args.startups, env) as [
+    number,
+    number,
+    number,
+  ];
   const f2 = (x: number): string => x.toFixed(1);
   console.log(`cni plugin benchmark: ${args.pairs} ADD+DEL pairs each (after 3 warm-up pairs), interleaved, fresh namespaces`);
   console.log(`  flannel -> bridge + host-local : ${f2(fRate)} pairs/s  (median ${f2(median(p.flannel))} ms/pair)`);
@@ -155,7 +153,7 @@ function inner(args: InnerArgs): void {
   const overhead = (median(p.flannel) - median(p.bridge)) / 2;
   console.log(`  ratio flannel/bridge throughput: ${(fRate / bRate).toFixed(2)}  (flannel adds ${f2(overhead)} ms per call, median; goal <= 25)`);
   console.log(`  start-up, VERSION wall time, median of ${args.startups} (round-robin):`);
-  console.log(`    flannel.cjs (node ${process.version}) ${f2(flannelUp)} ms | main.js (ESM) ${f2(esmUp)} ms | bare \`node -e ''\` ${f2(nodeUp)} ms (floor) | Debian bridge ${f2(bridgeUp)} ms`);
+  console.log(`    flannel (native) ${f2(flannelUp)} ms | Debian bridge ${f2(bridgeUp)} ms | bare \`node -e ''\` (node ${process.version}) ${f2(nodeUp)} ms, what a plugin in Node pays before its first line`);
   const figures: CniBenchFigures = { pluginPairsPerSec: fRate, bridgePairsPerSec: bRate, overheadMsPerCall: overhead };
   console.log(`${MARK}${JSON.stringify(figures)}`);
 }

@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 // `npm run binary`: release/flanneld, one self-contained executable (Node's single executable
-// application). esbuild bundles the compiled daemon into one CommonJS script; it and the CNI plugin's
-// bundle (dist/cni/flannel.cjs) are SEA assets, run by a small main script (SELECT) by the name the
-// executable was started under. The native addon, etcd3's .proto files and package.json travel inside
-// as assets too and are unpacked on first start into a cache folder named by their hash. Invoked as
-// `flannel` (a symlink or copy under that name, e.g. /opt/cni/bin/flannel), it is the CNI plugin.
+// application). esbuild bundles the compiled daemon into one CommonJS script, kept as a SEA asset and
+// run by a small main script (selectScript). The native addon, etcd3's .proto files and package.json travel
+// inside as assets too and are unpacked on first start into a cache folder named by their hash.
+// Invoked as `flannel` (a symlink or copy under that name, e.g. /opt/cni/bin/flannel), it is the CNI
+// plugin: the native one (dist/cni/flannel) is an asset too, written once to the cache folder and
+// run with this process's stdin, stdout, stderr and environment, its exit code passed on.
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { copyFileSync, chmodSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +20,7 @@ const FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 const etcd3Proto = join(root, 'node_modules', 'etcd3', 'proto');
 const addon = join(root, 'native', 'build', 'Release', 'flannel_native.node');
+const plugin = join(root, 'dist', 'cni', 'flannel');
 
 // The launcher: picks the program by the name it was started under, unpacks the assets the daemon
 // needs, and points the code that looks for files next to itself (import.meta.url) at that folder.
@@ -62,18 +65,47 @@ process.env.FLANNEL_NATIVE_ADDON ??= join(dir, 'flannel_native.node');
 import('../../dist/flanneld/main.js');
 `;
 
-// The executable's main script: picks the program by the name it was started under and runs that
-// program's bundle, kept as an asset, so the CNI plugin (dist/cni/flannel.cjs, 15 KB) never parses the
-// daemon's 17 MB bundle: measured 256 ms per plugin call with one bundle for both, against ~40 ms.
-const SELECT = `
+// The executable's main script: picks the program by the name it was started under. As `flannel` it
+// runs the native CNI plugin (a Node start-up is the cost of every call; the plugin itself takes ~1 ms),
+// never the daemon's 17 MB bundle. PLUGIN_HASH names the plugin's cache folder, so a new build never
+// runs an old plugin and a written one is never written again.
+const selectScript = (pluginHash) => `
 const { getAsset } = require('node:sea');
-const { basename } = require('node:path');
-const { compileFunction } = require('node:vm');
+const { basename, join } = require('node:path');
 const asPlugin = basename(process.argv0 || '') === 'flannel' || basename(process.execPath) === 'flannel';
-const name = asPlugin ? 'flannel.cjs' : 'flanneld.cjs';
-const program = compileFunction(getAsset(name, 'utf8'), ['require', 'module', 'exports'], { filename: name });
-const mod = { exports: {} };
-program(require, mod, mod.exports);
+if (asPlugin) runPlugin();
+else {
+  const { compileFunction } = require('node:vm');
+  const program = compileFunction(getAsset('flanneld.cjs', 'utf8'), ['require', 'module', 'exports'], { filename: 'flanneld.cjs' });
+  const mod = { exports: {} };
+  program(require, mod, mod.exports);
+}
+
+function cacheBase() {
+  if (process.env.FLANNELTS_CACHE_DIR) return process.env.FLANNELTS_CACHE_DIR;
+  const { tmpdir } = require('node:os');
+  return process.getuid && process.getuid() === 0 ? '/var/cache/flannel-ts' : join(tmpdir(), 'flannel-ts-' + (process.getuid ? process.getuid() : 'u'));
+}
+
+function runPlugin() {
+  const fs = require('node:fs');
+  const file = join(cacheBase(), 'cni-${pluginHash}', 'flannel');
+  try {
+    if (!fs.existsSync(file)) {
+      fs.mkdirSync(join(file, '..'), { recursive: true, mode: 0o755 });
+      const tmp = file + '.' + process.pid + '.tmp';
+      fs.writeFileSync(tmp, Buffer.from(getAsset('flannel')), { mode: 0o755 });
+      fs.renameSync(tmp, file);
+    }
+    const r = require('node:child_process').spawnSync(file, process.argv.slice(2), { stdio: 'inherit' });
+    if (r.error) throw r.error;
+    process.exitCode = r.status ?? 1;
+  } catch (e) {
+    const error = { cniVersion: '1.1.0', code: 999, msg: 'cannot run the native flannel plugin ' + file, details: String(e && e.message) };
+    process.stdout.write(JSON.stringify(error) + '\\n');
+    process.exitCode = 1;
+  }
+}
 `;
 
 /** etcd3 loads its protocol from files beside its own code: read them from the unpacked folder. */
@@ -94,9 +126,9 @@ function main() {
   mkdirSync(work, { recursive: true });
   statSync(join(root, 'dist', 'flanneld', 'main.js')); // built by `npm run build`
   statSync(addon);
-  statSync(join(root, 'dist', 'cni', 'flannel.cjs')); // the plugin bundle, also built by `npm run build`
+  const pluginHash = createHash('sha256').update(readFileSync(plugin)).digest('hex').slice(0, 16); // built by `npm run build`
   writeFileSync(join(work, 'entry.mjs'), ENTRY);
-  writeFileSync(join(work, 'select.cjs'), SELECT);
+  writeFileSync(join(work, 'select.cjs'), selectScript(pluginHash));
   writeFileSync(join(work, 'package.json'), JSON.stringify({ name: pkg.name, version: pkg.version }));
   return esbuild
     .build({
@@ -120,7 +152,7 @@ function main() {
         useCodeCache: false,
         assets: {
           'flanneld.cjs': join(work, 'flanneld.cjs'),
-          'flannel.cjs': join(root, 'dist', 'cni', 'flannel.cjs'),
+          flannel: plugin,
           'package.json': join(work, 'package.json'),
           'flannel_native.node': addon,
           'proto/rpc.proto': join(etcd3Proto, 'rpc.proto'),

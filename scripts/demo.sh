@@ -94,7 +94,7 @@ done
 
 say "one pod per host through the CNI chain: flannel -> bridge + host-local"
 mkdir -p "$tmp/cni-bin"
-ln -s "$repo/dist/cni/flannel.cjs" "$tmp/cni-bin/flannel"
+ln -s "$repo/dist/cni/flannel" "$tmp/cni-bin/flannel"
 declare -A podip
 for i in $(seq 1 "$hosts"); do
   pod=$ns-pod$i

@@ -168,11 +168,12 @@ describe('kube-flannel.yml', () => {
       expect(await readdir(join(dir, 'etc/cni/net.d'))).to.deep.equal(['10-flannel.conflist']);
     });
 
-    it('install-cni-plugin installs flanneld as "flannel" and only the missing Debian plugins', async () => {
+    it('install-cni-plugin installs the native plugin as "flannel" and only the missing Debian plugins', async () => {
       await mkdir(join(dir, 'opt/bin'), { recursive: true });
       await mkdir(join(dir, 'opt/cni/bin'), { recursive: true });
       await mkdir(join(dir, 'usr/lib/cni'), { recursive: true });
-      await writeFile(join(dir, 'opt/bin/flanneld'), '#!/bin/sh\necho flannel-ts\n', { mode: 0o755 });
+      await writeFile(join(dir, 'opt/bin/flanneld'), '#!/bin/sh\necho the daemon\n', { mode: 0o755 });
+      await writeFile(join(dir, 'opt/bin/flannel'), '#!/bin/sh\necho flannel-ts\n', { mode: 0o755 });
       for (const p of ['bridge', 'host-local', 'portmap', 'loopback']) await writeFile(join(dir, 'usr/lib/cni', p), `debian ${p}\n`, { mode: 0o755 });
       await writeFile(join(dir, 'opt/cni/bin/bridge'), 'the node\'s own bridge\n', { mode: 0o755 });
       await run('/bin/sh', ['-c', script('install-cni-plugin')]);

@@ -1,17 +1,15 @@
-// The built plugin in a real CNI chain: flannel → Debian's bridge + host-local (+ portmap), run in a
-// host namespace against pod namespaces, with a hand-written subnet.env. What a user sees: the pod's
-// address, routes and MTU, cni0's gateway address, host-local's store, the saved config.
+// The built plugin (dist/cni/flannel) in a real CNI chain: flannel → Debian's bridge + host-local
+// (+ portmap), run in a host namespace against pod namespaces, with a hand-written subnet.env. What a
+// user sees: the pod's address, routes and MTU, cni0's gateway address, host-local's store, the saved
+// config.
 import { expect } from 'chai';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { cniAdd, cniDel, CniPluginError, execPlugin, flannelCniPath, type CniRunOptions } from '../helpers/cni.js';
 import { TestBed } from '../helpers/netns.js';
 
 const SUBNET_ENV = 'FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.7.1/24\nFLANNEL_MTU=1400\nFLANNEL_IPMASQ=true\n';
-// The shipped entry (one CommonJS bundle) next to dist/test/cni/ as dist/cni/flannel.cjs.
-const BUNDLE = resolve(fileURLToPath(import.meta.url), '../../../cni/flannel.cjs');
 const KUBE_FLANNEL_CONFLIST =
   '{"name":"cbr0","cniVersion":"0.3.1","plugins":[{"type":"flannel","delegate":{"hairpinMode":true,"isDefaultGateway":true}},' +
   '{"type":"portmap","capabilities":{"portMappings":true}}]}';
@@ -153,13 +151,9 @@ describe('cni chain: flannel plugin → bridge + host-local in namespaces @netns
     expect(await host.exec(node2.prefix, ['iptables', '-t', 'nat', '-S'])).to.not.contain(`--to-destination ${ip}:80`);
   });
 
-  it('CNI 1.1.0 through the shipped bundle: STATUS ok, GC keeps the valid pod and frees the other (address, saved config); STATUS 50 without subnet.env', async () => {
-    const bin = join(tmp, 'bundle-bin');
-    mkdirSync(bin);
-    symlinkSync(BUNDLE, join(bin, 'flannel'));
-    const path = [bin, '/usr/lib/cni'];
+  it('CNI 1.1.0: STATUS ok, GC keeps the valid pod and frees the other (address, saved config); STATUS 50 without subnet.env', async () => {
     const conf = netconf('1.1.0');
-    const base = { hostNetns: host.prefix, cniPath: path };
+    const base = { hostNetns: host.prefix, cniPath };
     await execPlugin('flannel', 'STATUS', conf, { ...base, netns: '', containerId: '' });
     const ips: string[] = [];
     for (const tag of ['keep', 'gone']) {

@@ -1,9 +1,10 @@
-// The delegate config of fact sheet §8, rule by rule. The expected objects of the first tests are the
-// reference plugin's own test expectations (flannel_linux_test.go) for the same inputs.
+// The delegate config (fact sheet §8), rule by rule, as the built plugin hands it to a fake bridge on
+// ADD. The expected objects of the first tests are the reference plugin's own test expectations
+// (flannel_linux_test.go) for the same inputs.
 import { expect } from 'chai';
-import { buildDelegateConfig, renderJSON } from '../../cni/delegate-config.js';
-import { parseNetConf } from '../../cni/netconf.js';
-import { parseSubnetEnv } from '../../cni/subnet-file.js';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PluginSandbox } from '../helpers/cni-plugin.js';
 
 const V4 = 'FLANNEL_NETWORK=10.1.0.0/16\nFLANNEL_SUBNET=10.1.17.1/24\nFLANNEL_MTU=1472\nFLANNEL_IPMASQ=true\n';
 const V6 = 'FLANNEL_IPV6_NETWORK=fc00::/48\nFLANNEL_IPV6_SUBNET=fc00::1/64\nFLANNEL_MTU=1472\nFLANNEL_IPMASQ=true\n';
@@ -11,16 +12,32 @@ const DUAL =
   'FLANNEL_NETWORK=10.1.0.0/16\nFLANNEL_SUBNET=10.1.17.1/24\nFLANNEL_IPV6_NETWORK=fc00::/48\n' +
   'FLANNEL_IPV6_SUBNET=fc00::1/64\nFLANNEL_MTU=1472\nFLANNEL_IPMASQ=true\n';
 
-function build(netconf: Record<string, unknown>, env = V4): Record<string, unknown> {
-  const conf = parseNetConf(JSON.stringify({ name: 'cni-flannel', type: 'flannel', ...netconf }));
-  return buildDelegateConfig(conf, parseSubnetEnv(env, '/run/flannel/subnet.env'));
-}
+describe('cni delegate config (§8), through the plugin', function () {
+  this.timeout(20_000);
+  let sb: PluginSandbox;
+  beforeEach(() => {
+    sb = PluginSandbox.create();
+    sb.addFake('ipvlan');
+  });
+  afterEach(() => sb.destroy());
 
-function ipam(d: Record<string, unknown>): Record<string, unknown> {
-  return d['ipam'] as Record<string, unknown>;
-}
+  /** The saved delegate config's text after an ADD of `netconf` (no cniVersion unless given). */
+  function addText(netconf: Record<string, unknown> | string, env = V4): string {
+    writeFileSync(join(sb.dir, 'subnet.env'), env);
+    const stdin = typeof netconf === 'string' ? netconf : sb.netconf({ cniVersion: undefined, name: 'cni-flannel', ...netconf });
+    const r = sb.run({}, stdin);
+    expect(r.status, r.stdout).to.equal(0);
+    const saved = readFileSync(join(sb.dir, 'data', 'c0ffee'), 'utf8');
+    expect(sb.fake(`ADD.stdin`), 'the delegate got what was saved').to.equal(saved);
+    return saved;
+  }
 
-describe('cni delegate config (§8)', () => {
+  function build(netconf: Record<string, unknown>, env = V4): Record<string, unknown> {
+    return JSON.parse(addText(netconf, env)) as Record<string, unknown>;
+  }
+
+  const ipam = (d: Record<string, unknown>): Record<string, unknown> => d['ipam'] as Record<string, unknown>;
+
   it('IPv4 only: bridge, ipMasq = !FLANNEL_IPMASQ, mtu, isGateway, host-local with the masked subnet and the network route', () => {
     expect(build({})).to.deep.equal({
       ipMasq: false,
@@ -46,7 +63,7 @@ describe('cni delegate config (§8)', () => {
       name: 'cni-flannel',
       type: 'bridge',
     });
-    expect(renderJSON(build({}, V6))).to.not.match(/\d+\.\d+\.\d+\.\d+/);
+    expect(addText({}, V6)).to.not.match(/\d+\.\d+\.\d+\.\d+/);
   });
 
   it('dual stack: two ranges (v4 first) and both routes', () => {
@@ -125,19 +142,21 @@ describe('cni delegate config (§8)', () => {
     expect((ipam(d)['routes'] as unknown[])[0]).to.deep.equal({ dst: 'fc00::5/48', gw: 'fc00::1', priority: 5, table: 0 });
   });
 
-  it('does not modify the parsed netconf (a second build gives the same)', () => {
-    const conf = parseNetConf(JSON.stringify({ name: 'n', delegate: { hairpinMode: true }, ipam: { routes: [] } }));
-    const se = parseSubnetEnv(V4, 'f');
-    const a = JSON.stringify(buildDelegateConfig(conf, se));
-    expect(JSON.stringify(buildDelegateConfig(conf, se))).to.equal(a);
-    expect(conf.delegate).to.deep.equal({ hairpinMode: true });
+  it('two ADDs of one config hand the delegate the same bytes', () => {
+    const conf = { name: 'n', delegate: { hairpinMode: true }, ipam: { routes: [] } };
+    expect(addText(conf)).to.equal(addText(conf));
   });
 
   it('renders JSON with every object\'s keys sorted, as Go writes the reference\'s maps', () => {
-    expect(renderJSON(build({ cniVersion: '0.3.1' }))).to.equal(
+    expect(addText({ cniVersion: '0.3.1' })).to.equal(
       '{"cniVersion":"0.3.1","ipMasq":false,"ipam":{"ranges":[[{"subnet":"10.1.17.0/24"}]],"routes":[{"dst":"10.1.0.0/16"}],' +
         '"type":"host-local"},"isGateway":true,"mtu":1472,"name":"cni-flannel","type":"bridge"}',
     );
-    expect(renderJSON({ b: [{ z: 1, a: null }], a: undefined })).to.equal('{"b":[{"a":null,"z":1}]}');
+    expect(addText({ delegate: { b: [{ z: 1, a: null }] } })).to.contain('"b":[{"a":null,"z":1}]');
+  });
+
+  it('prints numbers as Go and JavaScript print a double, and strings with JSON.stringify\'s escapes', () => {
+    const stdin = sb.netconf({ cniVersion: undefined }).replace(/}$/, ',"delegate":{"x":1.50,"y":1e3,"z":-0,"s":"\\u00e9\\u0001\\/"}}');
+    expect(addText(stdin)).to.contain('"s":"é\\u0001/","type":"bridge","x":1.5,"y":1000,"z":0}');
   });
 });

@@ -1,79 +1,31 @@
-// The built plugin as the runtime runs it (`node dist/cni/main.js`, env + stdin), delegating to a
-// fake `bridge` that records what it was given. No root needed; the chain test runs the real bridge.
+// The built plugin (dist/cni/flannel) as the runtime runs it (env + stdin), delegating to a fake
+// `bridge` that records what it was given. No root needed; the chain test runs the real bridge.
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-
-const PLUGIN = resolve('dist/cni/main.js');
-const SUBNET_ENV = 'FLANNEL_NETWORK=10.1.0.0/16\nFLANNEL_SUBNET=10.1.17.1/24\nFLANNEL_MTU=1472\nFLANNEL_IPMASQ=true\n';
-const RESULT = '{"cniVersion":"1.0.0","interfaces":[{"name":"cni0"}],"ips":[{"address":"10.1.17.2/24","gateway":"10.1.17.1"}]}';
-
-// Records stdin and the CNI_* environment per command; FAKE_MODE picks a failure.
-const FAKE = `#!/bin/sh
-cat > "$FAKE_DIR/$CNI_COMMAND.stdin"
-env | grep '^CNI_' | sort > "$FAKE_DIR/$CNI_COMMAND.env"
-echo "fake bridge says hello" >&2
-case "$FAKE_MODE" in
-  fail) echo '{"cniVersion":"1.0.0","code":11,"msg":"bridge busy","details":"try later"}'; exit 1;;
-  garbage) echo 'not json'; exit 2;;
-  silent) exit 3;;
-esac
-if [ "$CNI_COMMAND" = ADD ]; then echo '${RESULT}'; fi
-exit 0
-`;
-
-interface Run {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-  json: () => Record<string, unknown>;
-}
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PLUGIN, PluginSandbox, RESULT, SUBNET_ENV, type Run } from '../helpers/cni-plugin.js';
 
 describe('cni plugin process (fake delegate)', function () {
   this.timeout(20_000);
+  let sb: PluginSandbox;
   let dir: string;
   let fakeDir: string;
   let env: Record<string, string>;
 
   beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'fl-cni-plugin-'));
-    fakeDir = join(dir, 'fake');
-    mkdirSync(join(dir, 'bin'));
-    mkdirSync(fakeDir);
-    writeFileSync(join(dir, 'bin', 'bridge'), FAKE, { mode: 0o755 });
-    writeFileSync(join(dir, 'subnet.env'), SUBNET_ENV);
-    env = {
-      PATH: process.env['PATH'] ?? '/usr/bin:/bin',
-      FAKE_DIR: fakeDir,
-      CNI_COMMAND: 'ADD',
-      CNI_CONTAINERID: 'c0ffee',
-      CNI_NETNS: '/run/netns/nowhere',
-      CNI_IFNAME: 'eth0',
-      CNI_ARGS: 'K8S_POD_NAME=p',
-      CNI_PATH: `${join(dir, 'empty')}::${join(dir, 'bin')}`,
-    };
+    sb = PluginSandbox.create();
+    ({ dir, fakeDir, env } = sb);
   });
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  afterEach(() => sb.destroy());
 
-  function netconf(extra: Record<string, unknown> = {}): string {
-    return JSON.stringify({ cniVersion: '1.0.0', name: 'cbr0', type: 'flannel', subnetFile: join(dir, 'subnet.env'), dataDir: join(dir, 'data'), ...extra });
-  }
-
-  function run(overrides: Record<string, string | undefined>, stdin = netconf()): Run {
-    const e: Record<string, string> = { ...env };
-    for (const [k, v] of Object.entries(overrides)) if (v === undefined) delete e[k];
-    else e[k] = v;
-    const r = spawnSync(process.execPath, [PLUGIN], { env: e, input: stdin, encoding: 'utf8' });
-    return { status: r.status, stdout: r.stdout, stderr: r.stderr, json: () => JSON.parse(r.stdout) as Record<string, unknown> };
-  }
-
+  const netconf = (extra: Record<string, unknown> = {}): string => sb.netconf(extra);
+  const run = (overrides: Record<string, string | undefined>, stdin = netconf()): Run => sb.run(overrides, stdin);
   const saved = (): string => join(dir, 'data', 'c0ffee');
-  const fake = (file: string): string => readFileSync(join(fakeDir, file), 'utf8');
+  const fake = (file: string): string => sb.fake(file);
 
   it('VERSION prints the supported versions without reading stdin', () => {
-    const r = spawnSync(process.execPath, [PLUGIN], { env: { CNI_COMMAND: 'VERSION' }, stdio: ['inherit', 'pipe', 'pipe'], encoding: 'utf8' });
+    const r = spawnSync(PLUGIN, [], { env: { CNI_COMMAND: 'VERSION' }, stdio: ['inherit', 'pipe', 'pipe'], encoding: 'utf8' });
     expect(r.status).to.equal(0);
     expect(JSON.parse(r.stdout)).to.deep.equal({ cniVersion: '1.1.0', supportedVersions: ['0.1.0', '0.2.0', '0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'] });
   });
@@ -188,6 +140,13 @@ describe('cni plugin process (fake delegate)', function () {
     expect(none['details']).to.contain('cniVersions is ["2.0.0","1.5.0"]');
   });
 
+  it('refuses JSON nested deeper than 1000 levels with code 6 instead of running out of stack', () => {
+    const deep = (n: number): string => `{"name":"n","x":${'['.repeat(n)}${']'.repeat(n)}}`;
+    expect(run({ CNI_COMMAND: 'DEL' }, deep(998)).status).to.equal(0);
+    const r = run({ CNI_COMMAND: 'DEL' }, deep(1_000_000));
+    expect([r.status, r.json()['code'], r.json()['details']]).to.deep.equal([1, 6, 'Nesting deeper than 1000 levels in JSON at position 1015']);
+  });
+
   it('1.1.0: delegates as 1.0.0 (what Debian\'s bridge speaks) and answers 1.1.0; cniVersions picks the highest supported', () => {
     const r = run({}, netconf({ cniVersion: '1.1.0' }));
     expect([r.status, (r.json())['cniVersion']]).to.deep.equal([0, '1.1.0']);
@@ -231,5 +190,39 @@ describe('cni plugin process (fake delegate)', function () {
     expect([r.status, r.stdout]).to.deep.equal([0, '']);
     expect(r.stderr).to.contain('failed to parse netconf');
     expect(existsSync(join(fakeDir, 'DEL.stdin'))).to.equal(false);
+  });
+
+  it('GC hands each stale saved config to the delegate as a DEL (eth0, no netns or args) and removes it; keeps the valid ones', () => {
+    for (const id of ['keep', 'gone']) expect(run({ CNI_CONTAINERID: id }).status).to.equal(0);
+    const gc = netconf({ cniVersion: '1.1.0', 'cni.dev/valid-attachments': [{ containerID: 'keep', ifname: 'eth0' }] });
+    const r = run({ CNI_COMMAND: 'GC', CNI_CONTAINERID: undefined, CNI_NETNS: undefined, CNI_IFNAME: undefined }, gc);
+    expect([r.status, r.stdout]).to.deep.equal([0, '']);
+    expect(fake('DEL.env')).to.equal(['CNI_COMMAND=DEL', 'CNI_CONTAINERID=gone', 'CNI_IFNAME=eth0', `CNI_PATH=${env['CNI_PATH']}`, ''].join('\n'));
+    expect(JSON.parse(fake('DEL.stdin'))).to.include({ type: 'bridge', name: 'cbr0' });
+    expect(existsSync(join(dir, 'data', 'keep'))).to.equal(true);
+    expect(existsSync(join(dir, 'data', 'gone'))).to.equal(false);
+    const bad = run({ CNI_COMMAND: 'GC' }, netconf({ cniVersion: '1.1.0', 'cni.dev/valid-attachments': [{ id: 'x' }] }));
+    expect([bad.status, bad.json()['msg']]).to.deep.equal([1, 'invalid cni.dev/valid-attachments: an entry without a string "containerID"']);
+  });
+
+  it('a failing GC DEL keeps that saved config, goes on with the others and reports the first failure', () => {
+    for (const id of ['a', 'b']) expect(run({ CNI_CONTAINERID: id }).status).to.equal(0);
+    const r = run({ CNI_COMMAND: 'GC', FAKE_MODE: 'fail' }, netconf({ cniVersion: '1.1.0' }));
+    expect(r.status).to.equal(1);
+    expect(r.json()).to.deep.equal({ cniVersion: '1.1.0', code: 11, msg: 'bridge busy', details: 'try later' });
+    expect(r.stderr).to.match(/GC of .*\/data\/[ab] failed: bridge busy: try later\n[^]*GC of .*\/data\/[ab] failed/);
+    expect(existsSync(join(dir, 'data', 'a')) && existsSync(join(dir, 'data', 'b'))).to.equal(true);
+  });
+
+  it('relabels a 1.0.0 result of a 1.1.0 ADD as 1.1.0 and keeps the rest of it; other versions pass the result through byte for byte', () => {
+    const r = run({}, netconf({ cniVersion: '1.1.0' }));
+    expect(r.stdout).to.equal(`${RESULT.replace('"1.0.0"', '"1.1.0"')}\n`);
+    expect(run({}, netconf({ cniVersion: '0.4.0' })).stdout).to.equal(`${RESULT}\n`);
+  });
+
+  it('is a native executable: runs with an empty environment, no node on the PATH', () => {
+    expect(readFileSync(PLUGIN).subarray(0, 4).toString('latin1')).to.equal('\x7fELF');
+    const r = spawnSync(PLUGIN, [], { env: { CNI_COMMAND: 'VERSION' }, encoding: 'utf8' });
+    expect([r.status, JSON.parse(r.stdout).cniVersion]).to.deep.equal([0, '1.1.0']);
   });
 });

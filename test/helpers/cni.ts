@@ -3,7 +3,7 @@
 //
 // API
 //   const cniPath = await flannelCniPath(tmpDir)
-//       [<tmpDir>/bin with `flannel` linked to dist/cni/main.js, '/usr/lib/cni'] (Debian's plugins)
+//       [<tmpDir>/bin with `flannel` linked to dist/cni/flannel, '/usr/lib/cni'] (Debian's plugins)
 //   const result = await cniAdd(conflist, opts)   ADD through every plugin in order, each given the
 //       list's name and cniVersion, the previous plugin's result as prevResult, and runtimeConfig
 //       for the capabilities it declares (from opts.capabilityArgs). Resolves with the last result;
@@ -26,7 +26,7 @@
 //              do not share these files. Start that host's flanneld with
 //              --subnet-file=<nodeRoot>/run/flannel/subnet.env. /run/netns stays visible.
 import { spawn } from 'node:child_process';
-import { chmod, mkdir, stat, symlink } from 'node:fs/promises';
+import { mkdir, stat, symlink } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -68,15 +68,14 @@ export class CniPluginError extends Error {
 }
 
 const cache = new Map<string, CniResult>();
-// This file runs as dist/test/helpers/cni.js; the plugin is dist/cni/main.js.
-const PLUGIN_JS = fileURLToPath(new URL('../../cni/main.js', import.meta.url));
+// This file runs as dist/test/helpers/cni.js; the plugin is dist/cni/flannel (built by `npm run build`).
+const PLUGIN = fileURLToPath(new URL('../../cni/flannel', import.meta.url));
 
-/** Makes <dir>/bin with `flannel` -> dist/cni/main.js and returns it with /usr/lib/cni. Safe to call twice. */
+/** Makes <dir>/bin with `flannel` -> dist/cni/flannel and returns it with /usr/lib/cni. Safe to call twice. */
 export async function flannelCniPath(dir: string): Promise<string[]> {
   const bin = join(dir, 'bin');
   await mkdir(bin, { recursive: true });
-  await chmod(PLUGIN_JS, 0o755); // tsc alone does not set it; `npm run build` does
-  await symlink(PLUGIN_JS, join(bin, 'flannel')).catch((e: NodeJS.ErrnoException) => {
+  await symlink(PLUGIN, join(bin, 'flannel')).catch((e: NodeJS.ErrnoException) => {
     if (e.code !== 'EEXIST') throw e;
   });
   return [bin, '/usr/lib/cni'];

@@ -1,6 +1,7 @@
 // `npm run binary`'s output on its own: release/flanneld copied alone into an empty folder runs a host
 // (lease in etcd, vxlan device, subnet.env) with an environment holding nothing but PATH, and the same
-// file linked as `flannel` is the CNI plugin: VERSION, and a real ADD of a pod on that host.
+// file linked as `flannel` is the CNI plugin (the native one it carries): VERSION, and a real ADD of a
+// pod on that host.
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, symlink } from 'node:fs/promises';
@@ -104,15 +105,20 @@ describe('the single executable, alone in an empty folder @netns @etcd', functio
     const plugins = join(tmp, 'cni-bin');
     await mkdir(plugins);
     await symlink(bin, join(plugins, 'flannel'));
-    const { stdout } = await run('env', [...CLEAN_ENV, 'CNI_COMMAND=VERSION', join(plugins, 'flannel')], {});
+    const cache = join(tmp, 'cache');
+    const { stdout } = await run('env', [...CLEAN_ENV, `FLANNELTS_CACHE_DIR=${cache}`, 'CNI_COMMAND=VERSION', join(plugins, 'flannel')], {});
     expect(JSON.parse(stdout)).to.have.property('supportedVersions').that.includes('0.3.1');
+    // The native plugin was written once into the cache folder, and that is what ran.
+    const pluginDir = (await readdir(cache)).find((d) => d.startsWith('cni-'));
+    expect((await readFile(join(cache, pluginDir!, 'flannel'))).subarray(0, 4).toString('latin1')).to.equal('\x7fELF');
 
     const pod = `${bed.prefix}-pod1`;
     await run('ip', ['netns', 'add', pod]);
     const conflist = { name: 'cbr0', cniVersion: '0.3.1', plugins: [{ type: 'flannel', delegate: { isDefaultGateway: true } }] };
-    const result = (await cniAdd(conflist, { hostNetns: bed.host(1), netns: pod, containerId: 'bin-pod1', cniPath: [plugins, '/usr/lib/cni'], nodeRoot: join(tmp, 'node1') })) as {
-      ips: Array<{ address: string }>;
-    };
+    process.env['FLANNELTS_CACHE_DIR'] = cache; // the runtime's environment reaches the plugin
+    const result = (await cniAdd(conflist, { hostNetns: bed.host(1), netns: pod, containerId: 'bin-pod1', cniPath: [plugins, '/usr/lib/cni'], nodeRoot: join(tmp, 'node1') }).finally(
+      () => delete process.env['FLANNELTS_CACHE_DIR'],
+    )) as { ips: Array<{ address: string }> };
     const subnet = /FLANNEL_SUBNET=10\.244\.(\d+)\.1/.exec(await readFile(join(tmp, 'node1/run/flannel/subnet.env'), 'utf8'))![1];
     expect(result.ips[0]!.address).to.match(new RegExp(`^10\\.244\\.${subnet}\\.\\d+/24$`));
     await bed.exec(pod, ['ping', '-c', '1', '-W', '2', `10.244.${subnet}.1`]);

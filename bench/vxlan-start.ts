@@ -36,11 +36,26 @@ export async function rssMiB(pid: number): Promise<number> {
   return Number(/VmRSS:\s+(\d+)/.exec(await readFile(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
 }
 
+/** The N whose RSS the goal names. */
+const RSS_AT = 5000;
+
+/** RSS 20-25 s after the entries are in: the largest of 6 samples a second apart; and the peak so far. */
+async function steadyRss(pid: number): Promise<{ steady: number; peak: number }> {
+  await new Promise((r) => setTimeout(r, 20_000));
+  let steady = 0;
+  for (let i = 0; i < 6; i++) {
+    if (i > 0) await new Promise((r) => setTimeout(r, 1000));
+    steady = Math.max(steady, await rssMiB(pid));
+  }
+  const peak = Number(/VmHWM:\s+(\d+)/.exec(await readFile(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
+  return { steady, peak };
+}
+
 interface StartFigures {
   n: number;
   coldMs: number;
   restartMs: number;
-  rss: number;
+  rss: { steady: number; peak: number } | null;
   batchMs: number;
 }
 
@@ -59,8 +74,9 @@ async function one(n: number): Promise<StartFigures> {
     const coldMs = performance.now() - t0;
     const cold = await kernelCounts(bed.host(1));
     if (cold.neighs < n || cold.fdb < n) throw new Error(`cold start: routes complete but ${JSON.stringify(cold)}`);
-    await new Promise((r) => setTimeout(r, 5000));
-    const rss = await rssMiB(daemon.child.pid!);
+    // Holding N leases: once the start-up's garbage is collected (V8 shrinks the heap some seconds after
+    // the burst), as the idle footprint is measured; the start-up peak (VmHWM) is printed beside it.
+    const rss = n === RSS_AT ? await steadyRss(daemon.child.pid!) : null;
     await daemon.stop();
     t0 = performance.now();
     daemon = new FlanneldProcess(bed, 1, subnetFile);
@@ -88,7 +104,7 @@ export async function benchVxlanStart(sizes: readonly number[] = [1000, 5000, 10
     figs.push(f);
     console.log(
       `vxlan start with ${n} leases in etcd: cold ${f.coldMs.toFixed(0)} ms (${((f.coldMs * 1000) / n).toFixed(0)} µs/lease), ` +
-        `restart ${f.restartMs.toFixed(0)} ms (${((f.restartMs * 1000) / n).toFixed(0)} µs/lease), RSS ${f.rss.toFixed(1)} MiB; ` +
+        `restart ${f.restartMs.toFixed(0)} ms (${((f.restartMs * 1000) / n).toFixed(0)} µs/lease)${f.rss ? `, RSS ${f.rss.steady.toFixed(1)} MiB (start-up peak ${f.rss.peak.toFixed(1)})` : ''}; ` +
         `ip/bridge -batch of the same entries ${f.batchMs.toFixed(0)} ms`,
     );
     const goal = GOAL_MS[n];
@@ -101,8 +117,14 @@ export async function benchVxlanStart(sizes: readonly number[] = [1000, 5000, 10
         met: goal ? ms <= goal : undefined,
       });
     }
-    if (n === 5000) {
-      rows.push({ what: 'RSS holding 5000 leases (etcd, vxlan)', ours: `${f.rss.toFixed(1)} MiB`, baseline: '', goal: '≤ 80 MiB', met: f.rss <= 80 });
+    if (f.rss) {
+      rows.push({
+        what: `RSS holding ${n} leases (etcd, vxlan), 20-25 s after they are in the kernel`,
+        ours: `${f.rss.steady.toFixed(1)} MiB (start-up peak ${f.rss.peak.toFixed(1)} MiB)`,
+        baseline: '',
+        goal: '≤ 80 MiB',
+        met: f.rss.steady <= 80,
+      });
     }
   }
   if (figs.length >= 2) {

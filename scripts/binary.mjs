@@ -2,7 +2,7 @@
 // `npm run binary`: release/flanneld, one self-contained executable (Node's single executable
 // application). esbuild bundles the compiled daemon into one CommonJS script; it and the CNI plugin's
 // bundle (dist/cni/flannel.cjs) are SEA assets, run by a small main script (SELECT) by the name the
-// executable was started under. The native addon, etcd3's .proto files and package.json travel inside
+// executable was started under. The native addon and package.json travel inside
 // as assets too and are unpacked on first start into a cache folder named by their hash. Invoked as
 // `flannel` (a symlink or copy under that name, e.g. /opt/cni/bin/flannel), it is the CNI plugin.
 import { execFileSync } from 'node:child_process';
@@ -16,7 +16,6 @@ const work = join(root, 'release', '.build');
 const out = join(root, 'release', 'flanneld');
 const FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
-const etcd3Proto = join(root, 'node_modules', 'etcd3', 'proto');
 const addon = join(root, 'native', 'build', 'Release', 'flannel_native.node');
 
 // The launcher: picks the program by the name it was started under, unpacks the assets the daemon
@@ -29,7 +28,7 @@ import { basename, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { getAsset, isSea } from 'node:sea';
 
-const ASSETS = ['package.json', 'flannel_native.node', 'proto/rpc.proto', 'proto/kv.proto', 'proto/auth.proto'];
+const ASSETS = ['package.json', 'flannel_native.node'];
 
 function cacheBase() {
   if (process.env.FLANNELTS_CACHE_DIR) return process.env.FLANNELTS_CACHE_DIR;
@@ -56,7 +55,6 @@ function unpack() {
 }
 
 const dir = isSea() ? unpack() : process.env.FLANNELTS_ASSET_DIR;
-globalThis.__flanneltsAssets = dir;
 globalThis.__flanneltsMetaUrl = pathToFileURL(join(dir, 'dist', 'flanneld.js')).href;
 process.env.FLANNEL_NATIVE_ADDON ??= join(dir, 'flannel_native.node');
 import('../../dist/flanneld/main.js');
@@ -76,19 +74,6 @@ const mod = { exports: {} };
 program(require, mod, mod.exports);
 `;
 
-/** etcd3 loads its protocol from files beside its own code: read them from the unpacked folder. */
-const etcd3Protos = {
-  name: 'etcd3-protos',
-  setup(build) {
-    build.onLoad({ filter: /etcd3[\\/]lib[\\/]connection-pool\.js$/ }, (args) => {
-      const src = readFileSync(args.path, 'utf8');
-      const from = '`${__dirname}/../proto/rpc.proto`';
-      if (!src.includes(from)) throw new Error('etcd3 no longer loads rpc.proto the way scripts/binary.mjs expects');
-      return { contents: src.replace(from, '`${globalThis.__flanneltsAssets}/proto/rpc.proto`'), loader: 'js' };
-    });
-  },
-};
-
 function main() {
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
@@ -107,7 +92,6 @@ function main() {
       format: 'cjs',
       outfile: join(work, 'flanneld.cjs'),
       define: { 'import.meta.url': 'globalThis.__flanneltsMetaUrl' },
-      plugins: [etcd3Protos],
       logLevel: 'error',
       legalComments: 'none',
     })
@@ -123,9 +107,6 @@ function main() {
           'flannel.cjs': join(root, 'dist', 'cni', 'flannel.cjs'),
           'package.json': join(work, 'package.json'),
           'flannel_native.node': addon,
-          'proto/rpc.proto': join(etcd3Proto, 'rpc.proto'),
-          'proto/kv.proto': join(etcd3Proto, 'kv.proto'),
-          'proto/auth.proto': join(etcd3Proto, 'auth.proto'),
         },
       };
       writeFileSync(join(work, 'sea-config.json'), JSON.stringify(seaConfig, null, 2));

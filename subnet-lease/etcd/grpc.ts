@@ -61,9 +61,17 @@ function statusOf(headers: http2.IncomingHttpHeaders): GrpcError | null | 'ok' {
   if (raw === undefined) return null;
   const code = Number(raw);
   if (code === Status.OK) return 'ok';
-  const message = headers['grpc-message'];
-  const text = typeof message === 'string' ? decodeURIComponent(message) : '';
-  return grpcError(Number.isInteger(code) ? code : Status.UNKNOWN, text);
+  return grpcError(Number.isInteger(code) ? code : Status.UNKNOWN, grpcMessage(headers['grpc-message']));
+}
+
+/** grpc-message is percent-encoded; a malformed one is shown as it came rather than lost. */
+function grpcMessage(raw: string | string[] | undefined): string {
+  const text = Array.isArray(raw) ? raw.join(',') : (raw ?? '');
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
 }
 
 /**
@@ -91,7 +99,8 @@ export class GrpcCall extends EventEmitter {
         req.close(http2.constants.NGHTTP2_CANCEL);
       }
     });
-    req.on('error', (e: Error) => this.finish(new GrpcError(Status.UNAVAILABLE, e.message)));
+    // A status that already came (trailers, then a reset) says more than the stream error.
+    req.on('error', (e: Error) => this.finish(this.status instanceof GrpcError ? this.status : new GrpcError(Status.UNAVAILABLE, e.message)));
     req.on('close', () => this.finish(this.closeStatus()));
   }
 

@@ -92,6 +92,11 @@ describe('gRPC calls over node:http2', () => {
     expect(await failure(channel.unary('/x', Buffer.alloc(0), {}, 2000))).to.be.instanceOf(EtcdInvalidAuthTokenError);
   });
 
+  it('shows a grpc-message that is not valid percent-encoding as it came', async () => {
+    handler = (stream) => stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'grpc-status': '2', 'grpc-message': 'bad %zz text' }, { endStream: true });
+    expect((await failure(channel.unary('/x', Buffer.alloc(0), {}, 2000))).message).to.equal('2 UNKNOWN: bad %zz text');
+  });
+
   it('streams: several requests and responses, then the end', async () => {
     handler = (stream) => {
       stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });

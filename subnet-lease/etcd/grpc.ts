@@ -16,6 +16,9 @@ export interface TlsFiles {
 /** A message larger than this is refused rather than buffered (etcd's own default limit is 2 MiB per request). */
 const MAX_MESSAGE = 64 * 1024 * 1024;
 
+/** As long as the watch waits for a progress answer (watch.ts): a live member answers a PING in milliseconds. */
+export const DEFAULT_PING_TIMEOUT_MS = 3000;
+
 /** Splits a byte stream into gRPC messages, whatever the chunking. */
 export class FrameDecoder {
   private pending: Buffer[] = [];
@@ -156,10 +159,16 @@ function httpStatusToGrpc(http: number): Status {
 export class GrpcChannel {
   private session: http2.ClientHttp2Session | null = null;
   private readonly active = new WeakMap<http2.ClientHttp2Session, number>();
+  private readonly pings = new WeakMap<http2.ClientHttp2Session, Promise<boolean>>();
   private closed = false;
   readonly authority: string;
 
-  constructor(endpoint: string, private readonly tls: TlsFiles | null) {
+  constructor(
+    endpoint: string,
+    private readonly tls: TlsFiles | null,
+    /** How long a member may take to answer a PING during a unary call before the call gives up on it. */
+    private readonly pingTimeoutMs = DEFAULT_PING_TIMEOUT_MS,
+  ) {
     const url = new URL(endpoint.includes('://') ? endpoint : `http://${endpoint}`);
     this.authority = `${tls ? 'https' : 'http'}://${url.host}`;
   }
@@ -209,18 +218,32 @@ export class GrpcChannel {
         return;
       }
       let answer: Buffer | null = null;
-      const timer = setTimeout(() => {
-        reject(new GrpcError(Status.DEADLINE_EXCEEDED, 'Deadline exceeded'));
+      let settled = false;
+      const giveUp = (err: GrpcError): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        reject(err);
         call.cancel();
-        // A member that does not answer in time is left: the next call connects afresh.
+        // A member that does not answer is left: the next call connects afresh.
         this.reset();
-      }, timeoutMs);
+      };
+      const timer = setTimeout(() => giveUp(new GrpcError(Status.DEADLINE_EXCEEDED, 'Deadline exceeded')), timeoutMs);
+      if (timeoutMs > this.pingTimeoutMs) {
+        void this.answersPing().then((ok) => {
+          if (!ok) giveUp(new GrpcError(Status.UNAVAILABLE, `the member did not answer an HTTP/2 ping within ${this.pingTimeoutMs} ms`));
+        });
+      }
       call.on('data', (m: Buffer) => (answer ??= m));
       call.on('error', (e: GrpcError) => {
+        if (settled) return;
+        settled = true;
         clearTimeout(timer);
         reject(e);
       });
       call.on('end', () => {
+        if (settled) return;
+        settled = true;
         clearTimeout(timer);
         if (answer) resolve(answer);
         else reject(new GrpcError(Status.INTERNAL, 'no response message'));
@@ -228,6 +251,38 @@ export class GrpcChannel {
       call.write(message);
       call.end();
     });
+  }
+
+  /**
+   * False when the member does not answer an HTTP/2 PING in time: a frozen process or a dead link (the
+   * kernel may still accept the connection). A member without quorum answers at once and is waited for.
+   * One ping per connection at a time, shared by the calls that start meanwhile.
+   */
+  private answersPing(): Promise<boolean> {
+    const session = this.session;
+    if (!session) return Promise.resolve(true);
+    let pending = this.pings.get(session);
+    if (pending) return pending;
+    pending = new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), this.pingTimeoutMs);
+      // A failed ping is the connection failing: the call reports that itself, with the reason.
+      const done = (): void => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      const send = (): void => {
+        try {
+          if (!session.ping(done)) done();
+        } catch {
+          done();
+        }
+      };
+      if (session.connecting) session.once('connect', send);
+      else send();
+    });
+    this.pings.set(session, pending);
+    void pending.then(() => this.pings.delete(session));
+    return pending;
   }
 
   /** Drops the connection (running calls fail with UNAVAILABLE); the next call connects again. */

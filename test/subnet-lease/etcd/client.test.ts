@@ -2,6 +2,8 @@
 // int64 values read back exactly as etcdctl prints them, a dead member is skipped, and an expired auth
 // token is replaced without the caller noticing.
 import { expect } from 'chai';
+import net from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { EtcdClient } from '../../../subnet-lease/etcd/client.js';
 import { GrpcChannel } from '../../../subnet-lease/etcd/grpc.js';
 import * as m from '../../../subnet-lease/etcd/messages.js';
@@ -68,6 +70,20 @@ describe('etcd client on a real etcd @etcd', function () {
       c.close();
       await dead.close();
       await live.close();
+    }
+  });
+
+  it('leaves a member that accepts connections but answers nothing (frozen) after the 3 s ping timeout', async () => {
+    const frozen = net.createServer(() => {});
+    await new Promise<void>((r) => frozen.listen(0, '127.0.0.1', r));
+    const c = client([`http://127.0.0.1:${(frozen.address() as AddressInfo).port}`, etcd().endpoint], 10_000);
+    try {
+      const t0 = Date.now();
+      await c.range({ key: Buffer.from('k') });
+      expect(Date.now() - t0).to.be.within(2900, 8000);
+    } finally {
+      c.close();
+      frozen.close();
     }
   });
 

@@ -3,6 +3,7 @@
 // error texts mapped to their classes, the deadline, and a connection that goes away mid-call.
 import { expect } from 'chai';
 import http2 from 'node:http2';
+import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { FrameDecoder, GrpcChannel, frame } from '../../../subnet-lease/etcd/grpc.js';
 import { EtcdAuthenticationFailedError, EtcdInvalidAuthTokenError, GrpcError, Status } from '../../../subnet-lease/etcd/errors.js';
@@ -138,6 +139,31 @@ describe('gRPC calls over node:http2', () => {
     expect(err.code).to.equal(Status.UNAVAILABLE);
     handler = answer(0, undefined, [Buffer.from('again')]);
     expect((await channel.unary('/x', Buffer.alloc(0), {}, 2000)).toString()).to.equal('again');
+  });
+
+  it('gives up on a member that accepts the connection but answers nothing (a frozen process) after the ping timeout, not the deadline', async () => {
+    const silent = net.createServer(() => {});
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const frozen = new GrpcChannel(`http://127.0.0.1:${(silent.address() as AddressInfo).port}`, null, 200);
+    try {
+      const t0 = Date.now();
+      const err = await failure(frozen.unary('/x', Buffer.alloc(0), {}, 10_000));
+      expect(err.message).to.equal('14 UNAVAILABLE: the member did not answer an HTTP/2 ping within 200 ms');
+      expect(Date.now() - t0).to.be.below(5000);
+    } finally {
+      frozen.close();
+      silent.close();
+    }
+  });
+
+  it('waits for a slow answer from a member that answers pings (etcd without quorum)', async () => {
+    const slow = new GrpcChannel(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, null, 100);
+    handler = (stream) => setTimeout(() => answer(0, undefined, [Buffer.from('late')])(stream, {}), 400);
+    try {
+      expect((await slow.unary('/x', Buffer.alloc(0), {}, 5000)).toString()).to.equal('late');
+    } finally {
+      slow.close();
+    }
   });
 
   it('reports cancel() as CANCELLED, once', async () => {

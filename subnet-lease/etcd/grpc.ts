@@ -1,10 +1,10 @@
 // gRPC over node:http2, as much as an etcd client needs: one HTTP/2 connection per member, unary calls
-// with a deadline, and bidirectional streams. A message on the wire is a 5-byte prefix (compressed flag,
-// big-endian length) and the protobuf bytes; the call's outcome is the grpc-status trailer (or header,
-// for a trailers-only answer). Failures are GrpcError with the status code (errors.ts names them).
+// with a deadline, and bidirectional streams. Messages are framed as grpc-frame.ts says; the call's
+// outcome is the grpc-status trailer (or header, for a trailers-only answer). Failures are GrpcError with the status code (errors.ts names them).
 import http2 from 'node:http2';
 import { EventEmitter } from 'node:events';
 import { GrpcError, Status, grpcError } from './errors.js';
+import { FrameDecoder, frame } from './grpc-frame.js';
 
 export interface TlsFiles {
   /** PEM; absent: the system's roots. */
@@ -13,50 +13,8 @@ export interface TlsFiles {
   cert?: Buffer;
 }
 
-/** A message larger than this is refused rather than buffered (etcd's own default limit is 2 MiB per request). */
-const MAX_MESSAGE = 64 * 1024 * 1024;
-
 /** As long as the watch waits for a progress answer (watch.ts): a live member answers a PING in milliseconds. */
 export const DEFAULT_PING_TIMEOUT_MS = 3000;
-
-/** Splits a byte stream into gRPC messages, whatever the chunking. */
-export class FrameDecoder {
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
-
-  /** Feeds one chunk; returns the messages it completed, in order. */
-  push(chunk: Buffer): Buffer[] {
-    this.pending.push(chunk);
-    this.pendingBytes += chunk.length;
-    const out: Buffer[] = [];
-    while (this.pendingBytes >= 5) {
-      const buf = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending);
-      if (buf[0] !== 0) throw new GrpcError(Status.INTERNAL, 'compressed gRPC message, but no compression was negotiated');
-      const len = buf.readUInt32BE(1);
-      if (len > MAX_MESSAGE) throw new GrpcError(Status.RESOURCE_EXHAUSTED, `gRPC message of ${len} bytes is too large`);
-      if (buf.length < 5 + len) {
-        this.pending = [buf];
-        break;
-      }
-      out.push(buf.subarray(5, 5 + len));
-      const rest = buf.subarray(5 + len);
-      this.pending = rest.length > 0 ? [rest] : [];
-      this.pendingBytes = rest.length;
-    }
-    return out;
-  }
-
-  /** Bytes of an incomplete message still held. */
-  get buffered(): number {
-    return this.pendingBytes;
-  }
-}
-
-export function frame(message: Buffer): Buffer {
-  const prefix = Buffer.alloc(5);
-  prefix.writeUInt32BE(message.length, 1);
-  return Buffer.concat([prefix, message]);
-}
 
 /** The call's status from the grpc-status / grpc-message fields; null when there is none. */
 function statusOf(headers: http2.IncomingHttpHeaders): GrpcError | null | 'ok' {

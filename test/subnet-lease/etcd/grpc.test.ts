@@ -5,7 +5,8 @@ import { expect } from 'chai';
 import http2 from 'node:http2';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { FrameDecoder, GrpcChannel, frame } from '../../../subnet-lease/etcd/grpc.js';
+import { GrpcChannel } from '../../../subnet-lease/etcd/grpc.js';
+import { FrameDecoder, frame } from '../../../subnet-lease/etcd/grpc-frame.js';
 import { EtcdAuthenticationFailedError, EtcdInvalidAuthTokenError, GrpcError, Status } from '../../../subnet-lease/etcd/errors.js';
 
 describe('gRPC framing', () => {
@@ -29,6 +30,18 @@ describe('gRPC framing', () => {
     expect(out.map((x) => x.toString())).to.deep.equal([a.toString(), '']);
     expect(d.buffered).to.equal(5 + b.length - 10);
     expect(d.push(wire.subarray(wire.length - 10))[0]!.equals(b)).to.equal(true);
+  });
+
+  it('puts together a 1 MiB message (a large listing) from 16 KiB chunks, with the next message in its last chunk', () => {
+    const big = Buffer.alloc(1 << 20);
+    for (let i = 0; i < big.length; i++) big[i] = (i * 7) & 0xff;
+    const bytes = Buffer.concat([frame(big), frame(a)]);
+    const d = new FrameDecoder();
+    const out: Buffer[] = [];
+    for (let i = 0; i < bytes.length; i += 16384) out.push(...d.push(bytes.subarray(i, i + 16384)));
+    expect(out).to.have.length(2);
+    expect(out[0]!.equals(big)).to.equal(true);
+    expect(out[1]!.equals(a)).to.equal(true);
   });
 
   it('refuses a compressed message (none was negotiated)', () => {

@@ -152,10 +152,17 @@ export class GrpcChannel {
   /** Starts a call on `path` (`/etcdserverpb.KV/Range`) with `metadata` as headers. */
   call(path: string, metadata: Record<string, string>): GrpcCall {
     const session = this.connect();
+    let req: http2.ClientHttp2Stream;
+    try {
+      req = session.request({ ':method': 'POST', ':path': path, 'content-type': 'application/grpc', te: 'trailers', ...metadata });
+    } catch (e) {
+      // A connection that is going away refuses new streams: the next call opens another.
+      this.reset();
+      throw new GrpcError(Status.UNAVAILABLE, (e as Error).message);
+    }
     // The connection holds the process alive only while a call runs on it.
     if (this.active.get(session) === undefined) session.ref();
     this.active.set(session, (this.active.get(session) ?? 0) + 1);
-    const req = session.request({ ':method': 'POST', ':path': path, 'content-type': 'application/grpc', te: 'trailers', ...metadata });
     req.on('close', () => {
       const left = (this.active.get(session) ?? 1) - 1;
       if (left > 0) return void this.active.set(session, left);

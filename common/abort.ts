@@ -1,4 +1,4 @@
-// Small helpers for AbortSignal-driven loops. gRPC unary calls made through etcd3 cannot be cancelled
+// Small helpers for AbortSignal-driven loops. gRPC unary calls made through the etcd client cannot be cancelled
 // by a signal, so callers race them instead (raceAbort); a call that finishes after the abort is ignored,
 // or disposed of when it produced a resource such as a stream.
 import { setTimeout as delay } from 'node:timers/promises';

@@ -1,5 +1,5 @@
 // Builds the lease store the flags ask for: etcd, or the Kubernetes API with --kube-subnet-mgr. Each
-// store's client is imported only in its mode (etcd3 alone costs a node process ~10 MiB of memory).
+// store's client is imported only in its mode (the Kubernetes client is not needed in etcd mode, nor the etcd client in kube mode).
 import { LocalManager } from '../subnet-lease/local-manager.js';
 import type { Logger } from '../common/log.js';
 import type { LeaseStore, Registry } from '../subnet-lease/store.js';

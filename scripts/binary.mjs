@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm run binary`: release/flanneld, one self-contained executable (Node's single executable
 // application). esbuild bundles the compiled daemon into one CommonJS script, kept as a SEA asset and
-// run by a small main script (selectScript). The native addon, etcd3's .proto files and package.json travel
+// run by a small main script (selectScript). The native addon and package.json travel
 // inside as assets too and are unpacked on first start into a cache folder named by their hash.
 // Invoked as `flannel` (a symlink or copy under that name, e.g. /opt/cni/bin/flannel), it is the CNI
 // plugin: the native one (dist/cni/flannel) is an asset too, written once to the cache folder and
@@ -18,7 +18,6 @@ const work = join(root, 'release', '.build');
 const out = join(root, 'release', 'flanneld');
 const FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
-const etcd3Proto = join(root, 'node_modules', 'etcd3', 'proto');
 const addon = join(root, 'native', 'build', 'Release', 'flannel_native.node');
 const plugin = join(root, 'dist', 'cni', 'flannel');
 
@@ -32,7 +31,7 @@ import { basename, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { getAsset, isSea } from 'node:sea';
 
-const ASSETS = ['package.json', 'flannel_native.node', 'proto/rpc.proto', 'proto/kv.proto', 'proto/auth.proto'];
+const ASSETS = ['package.json', 'flannel_native.node'];
 
 function cacheBase() {
   if (process.env.FLANNELTS_CACHE_DIR) return process.env.FLANNELTS_CACHE_DIR;
@@ -59,7 +58,6 @@ function unpack() {
 }
 
 const dir = isSea() ? unpack() : process.env.FLANNELTS_ASSET_DIR;
-globalThis.__flanneltsAssets = dir;
 globalThis.__flanneltsMetaUrl = pathToFileURL(join(dir, 'dist', 'flanneld.js')).href;
 process.env.FLANNEL_NATIVE_ADDON ??= join(dir, 'flannel_native.node');
 import('../../dist/flanneld/main.js');
@@ -108,19 +106,6 @@ function runPlugin() {
 }
 `;
 
-/** etcd3 loads its protocol from files beside its own code: read them from the unpacked folder. */
-const etcd3Protos = {
-  name: 'etcd3-protos',
-  setup(build) {
-    build.onLoad({ filter: /etcd3[\\/]lib[\\/]connection-pool\.js$/ }, (args) => {
-      const src = readFileSync(args.path, 'utf8');
-      const from = '`${__dirname}/../proto/rpc.proto`';
-      if (!src.includes(from)) throw new Error('etcd3 no longer loads rpc.proto the way scripts/binary.mjs expects');
-      return { contents: src.replace(from, '`${globalThis.__flanneltsAssets}/proto/rpc.proto`'), loader: 'js' };
-    });
-  },
-};
-
 function main() {
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
@@ -139,7 +124,6 @@ function main() {
       format: 'cjs',
       outfile: join(work, 'flanneld.cjs'),
       define: { 'import.meta.url': 'globalThis.__flanneltsMetaUrl' },
-      plugins: [etcd3Protos],
       logLevel: 'error',
       legalComments: 'none',
     })
@@ -155,9 +139,6 @@ function main() {
           flannel: plugin,
           'package.json': join(work, 'package.json'),
           'flannel_native.node': addon,
-          'proto/rpc.proto': join(etcd3Proto, 'rpc.proto'),
-          'proto/kv.proto': join(etcd3Proto, 'kv.proto'),
-          'proto/auth.proto': join(etcd3Proto, 'auth.proto'),
         },
       };
       writeFileSync(join(work, 'sea-config.json'), JSON.stringify(seaConfig, null, 2));

@@ -1,7 +1,8 @@
-// Builds etcd3's client options from flannel's etcd flags. The password goes only into the client;
+// Builds the etcd client's options from flannel's etcd flags. The password goes only into the client;
 // nothing here logs it or puts it into an error message.
 import { readFileSync } from 'node:fs';
-import type { IOptions } from 'etcd3';
+import type { EtcdClientOptions } from './client.js';
+import type { TlsFiles } from './grpc.js';
 import type { Logger } from '../../common/log.js';
 import { LeaseStoreError } from '../store.js';
 
@@ -12,7 +13,7 @@ export interface EtcdConnectionOptions {
   caFile?: string;
   username?: string;
   password?: string;
-  /** Deadline of each unary request, connecting included (etcd3 has no separate dial timeout). Default 10 s. */
+  /** Deadline of each unary request, connecting included (there is no separate dial timeout). Default 10 s. */
   dialTimeoutMs?: number;
 }
 
@@ -29,36 +30,31 @@ function readPem(file: string, what: string): Buffer {
 /**
  * TLS with a client certificate only when both key and cert are given (the reference's rule), the CA
  * being optional (system roots otherwise). Without them the connection is plaintext, with a warning;
- * https:// endpoints still get server-authenticated TLS from etcd3, using `caFile` when given.
+ * https:// endpoints still get server-authenticated TLS (for every endpoint), using `caFile` when given.
  */
-function credentials(opts: EtcdConnectionOptions, logger: Logger): IOptions['credentials'] {
+function credentials(opts: EtcdConnectionOptions, logger: Logger): TlsFiles | null {
   const ca = opts.caFile ? readPem(opts.caFile, 'CA file') : undefined;
   if (opts.keyFile && opts.certFile) {
-    return {
-      // grpc-js's createSsl takes null for "use the system roots"; etcd3's type forgets that case.
-      rootCertificate: ca ?? (null as unknown as Buffer),
-      privateKey: readPem(opts.keyFile, 'key file'),
-      certChain: readPem(opts.certFile, 'cert file'),
-    };
+    const files: TlsFiles = { key: readPem(opts.keyFile, 'key file'), cert: readPem(opts.certFile, 'cert file') };
+    if (ca) files.ca = ca;
+    return files;
   }
   logger.warn('no certificate provided: connecting to etcd with http. This is insecure', {
     endpoints: opts.endpoints.join(','),
   });
   const secure = opts.endpoints.some((e) => e.startsWith('https://'));
-  return secure && ca ? { rootCertificate: ca } : undefined;
+  if (!secure) return null;
+  return ca ? { ca } : {};
 }
 
-export function buildClientOptions(opts: EtcdConnectionOptions, logger: Logger): IOptions {
+export function buildClientOptions(opts: EtcdConnectionOptions, logger: Logger): EtcdClientOptions {
   if (opts.endpoints.length === 0) throw new LeaseStoreError('no etcd endpoints given');
-  const timeoutMs = opts.dialTimeoutMs ?? DEFAULT_DIAL_TIMEOUT_MS;
-  const options: IOptions = {
-    hosts: opts.endpoints,
-    dialTimeout: timeoutMs,
-    // Streams (the watch) live for hours; only unary calls get a deadline.
-    defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + timeoutMs }),
+  // Streams (the watch) live for hours; only unary calls get this deadline.
+  const options: EtcdClientOptions = {
+    endpoints: opts.endpoints,
+    tls: credentials(opts, logger),
+    timeoutMs: opts.dialTimeoutMs ?? DEFAULT_DIAL_TIMEOUT_MS,
   };
-  const creds = credentials(opts, logger);
-  if (creds) options.credentials = creds;
   if (opts.username) options.auth = { username: opts.username, password: opts.password ?? '' };
   return options;
 }

@@ -1,8 +1,8 @@
-// The Registry on a real etcd v3 cluster, through the etcd3 client: the reference's keys, values,
+// The Registry on a real etcd v3 cluster, through our etcd client (client.ts): the reference's keys, values,
 // lease TTLs and create-if-absent transaction, so this daemon and the Go flanneld can share a cluster.
 import { posix } from 'node:path';
-import { Etcd3 } from 'etcd3';
-import type { IKeyValue, ILeaseGrantResponse } from 'etcd3';
+import { EtcdClient } from './client.js';
+import type { KeyValue, LeaseGrantResponse } from './messages.js';
 import type { IP4Net, IP6Net } from '../../common/ip.js';
 import { encodeLeaseAttrs, subnetKey } from '../lease.js';
 import type { Lease, LeaseAttrs } from '../lease.js';
@@ -15,9 +15,7 @@ import { decodeStoredLease } from './decode.js';
 import { storeError } from './errors.js';
 import { abortReason, raceAbort } from '../../common/abort.js';
 import { SubnetWatch } from './watch.js';
-import { installLongFastPath } from './long-strings.js';
 import type { WatchSource, WatchStream } from './watch.js';
-import { requireLeader } from './require-leader.js';
 
 export interface EtcdRegistryOptions extends EtcdConnectionOptions {
   /** Key prefix; default '/coreos.com/network'. */
@@ -56,7 +54,7 @@ export class EtcdRegistry implements Registry {
   readonly configKey: string;
   /** `<prefix>/subnets/`: the trailing slash keeps `<prefix>/subnets2/…` out of every range. */
   readonly subnetsPrefix: string;
-  private readonly client: Etcd3;
+  private readonly client: EtcdClient;
   private readonly endpoints: readonly string[];
   private readonly logger: Logger;
   private readonly onWatchReconnected: (() => void) | undefined;
@@ -66,7 +64,6 @@ export class EtcdRegistry implements Registry {
 
   /** Connects lazily: the constructor only reads the TLS files (and throws LeaseStoreError if it cannot). */
   constructor(opts: EtcdRegistryOptions) {
-    installLongFastPath();
     const prefix = opts.prefix ?? DEFAULT_ETCD_PREFIX;
     this.configKey = posix.join(prefix, 'config');
     this.subnetsPrefix = `${posix.join(prefix, 'subnets')}/`;
@@ -74,8 +71,8 @@ export class EtcdRegistry implements Registry {
     this.logger = opts.logger;
     this.onWatchReconnected = opts.onWatchReconnected;
     this.hooks = { onWatchEndpoint: opts.onWatchEndpoint, onWatchInterrupted: opts.onWatchInterrupted };
-    this.client = new Etcd3(buildClientOptions(opts, opts.logger));
-    this.watchClientFor = (endpoint) => new Etcd3(buildClientOptions({ ...opts, endpoints: [endpoint] }, silentLogger));
+    this.client = new EtcdClient(buildClientOptions(opts, opts.logger));
+    this.watchClientFor = (endpoint) => new EtcdClient(buildClientOptions({ ...opts, endpoints: [endpoint] }, silentLogger));
   }
 
   /** The full etcd key of a subnet: `<prefix>/subnets/10.5.52.0-24[&v6-LEN]`. */
@@ -86,7 +83,7 @@ export class EtcdRegistry implements Registry {
   /** Rejects with ConfigNotFoundError (retryable) while the key does not exist. */
   async getNetworkConfig(signal: AbortSignal): Promise<string> {
     const key = this.configKey;
-    const res = await this.call(`reading ${key}`, signal, () => this.client.kv.range({ key: Buffer.from(key) }));
+    const res = await this.call(`reading ${key}`, signal, () => this.client.range({ key: Buffer.from(key) }));
     const kv = res.kvs[0];
     if (!kv) {
       throw new ConfigNotFoundError(
@@ -103,7 +100,7 @@ export class EtcdRegistry implements Registry {
 
   async getSubnet(subnet: IP4Net, ipv6Subnet: IP6Net | null, signal: AbortSignal): Promise<Lease | null> {
     const key = this.keyFor(subnet, ipv6Subnet);
-    const res = await this.call(`reading ${key}`, signal, () => this.client.kv.range({ key: Buffer.from(key) }));
+    const res = await this.call(`reading ${key}`, signal, () => this.client.range({ key: Buffer.from(key) }));
     const kv = res.kvs[0];
     return kv ? this.decode(kv) : null;
   }
@@ -119,7 +116,7 @@ export class EtcdRegistry implements Registry {
     let succeeded: boolean;
     try {
       const res = await this.call(`creating ${key}`, signal, () =>
-        this.client.kv.txn({
+        this.client.txn({
           compare: [{ key: Buffer.from(key), target: 'Version', result: 'Equal', version: 0 }],
           success: [{ request_put: { key: Buffer.from(key), value: Buffer.from(encodeLeaseAttrs(attrs)), lease: grant.ID } }],
         }),
@@ -141,18 +138,18 @@ export class EtcdRegistry implements Registry {
     const key = this.keyFor(subnet, ipv6Subnet);
     const value = Buffer.from(encodeLeaseAttrs(attrs));
     if (ttlSeconds === 0) {
-      await this.call(`writing reservation ${key}`, signal, () => this.client.kv.put({ key: Buffer.from(key), value }));
+      await this.call(`writing reservation ${key}`, signal, () => this.client.put({ key: Buffer.from(key), value }));
       return { subnet, ipv6Subnet, attrs, reservation: true };
     }
     const started = Date.now();
     const grant = await this.grant(key, ttlSeconds, signal);
-    await this.call(`writing ${key}`, signal, () => this.client.kv.put({ key: Buffer.from(key), value, lease: grant.ID }));
+    await this.call(`writing ${key}`, signal, () => this.client.put({ key: Buffer.from(key), value, lease: grant.ID }));
     return { subnet, ipv6Subnet, attrs, reservation: false, expiration: new Date(started + Number(grant.TTL) * 1000) };
   }
 
   async deleteSubnet(subnet: IP4Net, ipv6Subnet: IP6Net | null, signal: AbortSignal): Promise<void> {
     const key = this.keyFor(subnet, ipv6Subnet);
-    await this.call(`deleting ${key}`, signal, () => this.client.kv.deleteRange({ key: Buffer.from(key) }));
+    await this.call(`deleting ${key}`, signal, () => this.client.deleteRange({ key: Buffer.from(key) }));
   }
 
   /** See Registry.watchSubnets; also ends when the registry is closed. */
@@ -173,23 +170,23 @@ export class EtcdRegistry implements Registry {
   private async listSubnets(signal: AbortSignal): Promise<{ leases: Lease[]; revision: bigint }> {
     const key = Buffer.from(this.subnetsPrefix);
     const res = await this.call(`listing ${this.subnetsPrefix}`, signal, () =>
-      this.client.kv.range({ key, range_end: prefixEnd(key) }),
+      this.client.range({ key, range_end: prefixEnd(key) }),
     );
     const leases = res.kvs.map((kv) => this.decode(kv)).filter((l): l is Lease => l !== null);
     return { leases, revision: BigInt(res.header.revision) };
   }
 
-  private decode(kv: IKeyValue): Lease | null {
+  private decode(kv: KeyValue): Lease | null {
     return decodeStoredLease(kv.key.toString(), kv.value.toString(), kv.lease === '0', this.logger, kv.create_revision);
   }
 
   /**
-   * The watch is opened on one member at a time, chosen by us (etcd3 would pick at random): the endpoints
+   * The watch is opened on one member at a time, chosen by us: the endpoints
    * in turn, the next one after each interruption, so a member that failed is not tried again before the
    * others. One small client per member, made on first use, for the watch alone.
    */
-  private readonly watchClients = new Map<string, Etcd3>();
-  private readonly watchClientFor: (endpoint: string) => Etcd3;
+  private readonly watchClients = new Map<string, EtcdClient>();
+  private readonly watchClientFor: (endpoint: string) => EtcdClient;
   private watchTurn = 0;
   /** The endpoint the current watch stream was opened on, and the one confirmed last ('' before the first). */
   private streamEndpoint = '';
@@ -200,7 +197,7 @@ export class EtcdRegistry implements Registry {
     let client = this.watchClients.get(endpoint);
     if (!client) this.watchClients.set(endpoint, (client = this.watchClientFor(endpoint)));
     this.streamEndpoint = endpoint;
-    return client.watchClient.watch({ interceptors: [requireLeader()] });
+    return client.watch();
   }
 
   /** A watch stream was confirmed: say which member serves it, and whether it moved. */
@@ -232,17 +229,17 @@ export class EtcdRegistry implements Registry {
       refreshAuth: async (signal) => {
         // The watch's own client holds the token the watch uses.
         const client = this.watchClients.get(this.streamEndpoint) ?? this.client;
-        await this.call('refreshing the auth token', signal, () => client.kv.range({ key: Buffer.from(this.configKey), count_only: true }));
+        await this.call('refreshing the auth token', signal, () => client.reauthenticate());
       },
     };
   }
 
   /** A lease granted after the caller gave up is revoked at once rather than left for its TTL. */
-  private grant(key: string, ttlSeconds: number, signal: AbortSignal): Promise<ILeaseGrantResponse> {
+  private grant(key: string, ttlSeconds: number, signal: AbortSignal): Promise<LeaseGrantResponse> {
     return this.call(
       `granting a ${ttlSeconds} s lease for ${key}`,
       signal,
-      () => this.client.leaseClient.leaseGrant({ TTL: ttlSeconds }),
+      () => this.client.leaseGrant(ttlSeconds),
       (late) => void this.revoke(late.ID, key),
     );
   }
@@ -250,7 +247,7 @@ export class EtcdRegistry implements Registry {
   /** Best effort: a lease we fail to revoke still expires after its TTL. */
   private async revoke(id: string, key: string): Promise<void> {
     try {
-      await this.client.leaseClient.leaseRevoke({ ID: id });
+      await this.client.leaseRevoke(id);
     } catch (e) {
       this.logger.warn(`could not revoke unused lease ${id} for ${key} (it expires by itself): ${(e as Error).message}`, { key });
     }

@@ -1,11 +1,11 @@
-// Pull-style reading of one etcd3 duplex Watch stream: responses are buffered in order, and the first
+// Pull-style reading of one duplex Watch stream: responses are buffered in order, and the first
 // error or end is reported after them. Closing cancels the gRPC call; the 'error' (CANCELLED) that
 // follows is swallowed here, which is why the listeners stay attached after close.
-import type { IWatchRequest, IWatchResponse } from 'etcd3';
+import type { WatchRequest, WatchResponse } from './messages.js';
 import { StoreUnavailableError } from '../store.js';
 import type { WatchStream } from './watch.js';
 
-export type StreamMessage = { kind: 'response'; response: IWatchResponse } | { kind: 'failed'; error: unknown };
+export type StreamMessage = { kind: 'response'; response: WatchResponse } | { kind: 'failed'; error: unknown };
 
 export class StreamReader {
   private readonly buffered: StreamMessage[] = [];
@@ -21,7 +21,7 @@ export class StreamReader {
   }
 
   /** Sends a request; a write on a broken stream shows up as the stream's failure instead of a throw. */
-  write(req: IWatchRequest): void {
+  write(req: WatchRequest): void {
     try {
       this.stream.write(req);
     } catch (e) {
@@ -55,7 +55,7 @@ export class StreamReader {
       this.stream.end();
       this.stream.cancel();
     } catch {
-      // Already torn down by gRPC: nothing left to release.
+      // Already torn down: nothing left to release.
     }
     this.wake?.();
   }

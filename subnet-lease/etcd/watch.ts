@@ -1,5 +1,5 @@
-// The subnet watch as an explicit state machine over etcd's raw Watch stream (not etcd3's WatchBuilder,
-// which replays from its own idea of the revision and turns compaction into an opaque error):
+// The subnet watch as an explicit state machine over etcd's raw Watch stream (a watch library would
+// replay from its own idea of the revision and turn compaction into an opaque error):
 //
 //   snapshot ──▶ follow(from R+1) ──event──▶ follow … ──stream error──▶ backoff ──▶ follow(from last+1)
 //       ▲                          └──compacted──▶ snapshot (re-list, so nothing is lost)
@@ -7,19 +7,19 @@
 // The resume point is the highest revision actually delivered (event mod_revision, or a progress
 // notification's header), not the response header: etcd's catch-up batches may carry a header
 // revision ahead of the events they contain.
-import { EtcdAuthenticationFailedError, EtcdInvalidAuthTokenError, EtcdPermissionDeniedError, castGrpcErrorMessage } from 'etcd3';
-import type { IDuplexStream, IEvent, IWatchRequest, IWatchResponse } from 'etcd3';
+import type { WatchStream } from './client.js';
+import type { WatchEvent, WatchResponse } from './messages.js';
 import type { Lease, LeaseEvent } from '../lease.js';
 import type { Logger } from '../../common/log.js';
 import { StoreUnavailableError } from '../store.js';
 import type { RegistryWatchItem } from '../store.js';
 import { decodeRemovedLease, decodeStoredLease } from './decode.js';
-import { errorLabel, isTransient, storeError, typedEtcdError } from './errors.js';
+import { EtcdInvalidAuthTokenError, errorLabel, isTransient, storeError, typedEtcdError, watchCancelError } from './errors.js';
 import { pause, raceAbort } from '../../common/abort.js';
 import { Backoff } from '../../common/backoff.js';
 import { StreamReader, type StreamMessage } from './stream-reader.js';
 
-export type WatchStream = IDuplexStream<IWatchRequest, IWatchResponse>;
+export type { WatchStream } from './client.js';
 
 /** What the watch needs from the registry: a list, a stream factory, and the key range. */
 export interface WatchSource {
@@ -27,7 +27,7 @@ export interface WatchSource {
   list(signal: AbortSignal): Promise<{ leases: Lease[]; revision: bigint }>;
   /** Opens a new gRPC Watch stream. */
   open(): Promise<WatchStream>;
-  /** A cheap unary call, which makes etcd3 fetch a fresh auth token after the old one expired. */
+  /** Fetches a fresh auth token after the old one expired (the watch sends it when it opens). */
   refreshAuth(signal: AbortSignal): Promise<void>;
   readonly key: Buffer;
   readonly rangeEnd: Buffer;
@@ -46,7 +46,7 @@ export interface WatchSource {
 /**
  * A quiet watch is not trusted blindly: after 5 s without a message it is asked for progress
  * (WatchProgressRequest), and a stream that does not answer within 3 s — a frozen member, a connection
- * that died without a reset — is treated as broken and opened again (etcd3 picks a member at random).
+ * that died without a reset — is treated as broken and opened again (on the next member).
  */
 export const DEFAULT_LIVENESS = { silenceMs: 5000, answerMs: 3000 };
 // A new stream must be confirmed (created) within answerMs too, so a frozen member is left at once.
@@ -63,7 +63,7 @@ export class SubnetWatch {
   private revision: bigint | null = null;
   private readonly backoff = new Backoff(INITIAL_BACKOFF_MS, MAX_BACKOFF_MS);
   private failures = 0;
-  /** The last failure was an expired auth token, which etcd3 renews only on a unary call. */
+  /** The last failure was an expired auth token: fetch a new one before reopening. */
   private staleToken = false;
 
   constructor(
@@ -179,7 +179,7 @@ export class SubnetWatch {
     }
   }
 
-  private handle(res: IWatchResponse): { items?: RegistryWatchItem; end?: StreamEnd } {
+  private handle(res: WatchResponse): { items?: RegistryWatchItem; end?: StreamEnd } {
     if (res.compact_revision && res.compact_revision !== '0') return { end: this.compacted(res.compact_revision) };
     if (res.canceled) return { end: { error: this.cancelError(res.cancel_reason) } };
     if (res.created) {
@@ -223,10 +223,7 @@ export class SubnetWatch {
 
   private cancelError(reason: string): Error {
     // Keep etcd's own class where there is one: it decides between giving up and refreshing the token.
-    const err = castGrpcErrorMessage(reason || 'watch canceled by etcd');
-    if (err instanceof EtcdPermissionDeniedError || err instanceof EtcdAuthenticationFailedError) return err;
-    if (err instanceof EtcdInvalidAuthTokenError) return err;
-    return new StoreUnavailableError(`etcd canceled the subnet watch: ${reason || 'no reason given'}`);
+    return watchCancelError(reason) ?? new StoreUnavailableError(`etcd canceled the subnet watch: ${reason || 'no reason given'}`);
   }
 
   private advance(revision: string): void {
@@ -234,7 +231,7 @@ export class SubnetWatch {
     if (this.revision === null || r > this.revision) this.revision = r;
   }
 
-  private decode(ev: IEvent): LeaseEvent | null {
+  private decode(ev: WatchEvent): LeaseEvent | null {
     const key = ev.kv.key.toString();
     if (ev.type === 'Delete') {
       const lease = decodeRemovedLease(key, this.src.logger);

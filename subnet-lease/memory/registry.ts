@@ -241,7 +241,7 @@ export class MemoryRegistry implements Registry, MemoryWatchHost {
 
   private check(signal: AbortSignal): void {
     signal.throwIfAborted();
-    // Like etcd3 after close(): final, not retryable.
+    // Like the etcd registry after close(): final, not retryable.
     if (this.closed) throw new LeaseStoreError('the in-memory registry is closed');
     if (!this.available) throw new StoreUnavailableError('the in-memory registry is unavailable (test switch)');
   }

@@ -2,7 +2,8 @@
 // re-lists, how it backs off, and which errors end it.
 import { expect } from 'chai';
 import { EventEmitter } from 'node:events';
-import type { IWatchRequest, IWatchResponse } from 'etcd3';
+import { GrpcError } from '../../../subnet-lease/etcd/errors.js';
+import type { WatchRequest, WatchResponse } from '../../../subnet-lease/etcd/messages.js';
 import { SubnetWatch } from '../../../subnet-lease/etcd/watch.js';
 import type { WatchSource, WatchStream } from '../../../subnet-lease/etcd/watch.js';
 import { LeaseStoreError, isRetryable } from '../../../subnet-lease/store.js';
@@ -11,28 +12,27 @@ import { RecordingLogger } from '../../helpers/recording-logger.js';
 import { JSON_A } from '../registry-fixtures.js';
 
 class FakeStream extends EventEmitter {
-  readonly requests: IWatchRequest[] = [];
+  readonly requests: WatchRequest[] = [];
   cancelled = false;
-  write(req: IWatchRequest): void {
+  write(req: WatchRequest): void {
     this.requests.push(req);
   }
   end(): void {}
   cancel(): void {
     this.cancelled = true;
   }
-  respond(r: Partial<IWatchResponse>): void {
+  respond(r: Partial<WatchResponse>): void {
     const header = { cluster_id: '1', member_id: '1', revision: '0', raft_term: '1' };
     this.emit('data', { header, watch_id: '0', created: false, canceled: false, compact_revision: '0', cancel_reason: '', fragment: false, events: [], ...r });
   }
-  fail(code = 14, message = '14 UNAVAILABLE: Connection dropped'): void {
-    this.emit('error', Object.assign(new Error(message), { code }));
+  fail(code = 14, details = 'Connection dropped'): void {
+    this.emit('error', new GrpcError(code, details));
   }
 }
 
 const put = (subnet: string, rev: number) => ({
   type: 'Put' as const,
   kv: { key: Buffer.from(`/p/subnets/${subnet}`), value: Buffer.from(JSON_A), lease: '5', mod_revision: String(rev), create_revision: String(rev), version: '1' },
-  prev_kv: undefined as never,
 });
 
 class FakeSource implements WatchSource {

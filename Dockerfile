@@ -49,8 +49,8 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends iproute2 iptables nftables containernetworking-plugins ca-certificates wireguard-go \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build /src/release/flanneld /opt/bin/flanneld
-# The native flannel CNI plugin (C++, needs only the node's glibc and libstdc++); the init container
-# copies it to /opt/cni/bin/flannel on the node.
+# The native flannel CNI plugin (C++, a static executable: it runs on any node's libc); the init
+# container copies it to /opt/cni/bin/flannel on the node.
 COPY --from=build /src/dist/cni/flannel /opt/bin/flannel
 # The daemon: the build stage's node and the compiled tree, started by the launcher.
 COPY --from=build /usr/local/bin/node /usr/local/bin/node

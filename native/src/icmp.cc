@@ -13,6 +13,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <vector>
 
 #include "errors.h"
@@ -106,7 +107,8 @@ class IcmpSocket : public Napi::ObjectWrap<IcmpSocket> {
   }
 
   void Loop() {
-    std::vector<uint8_t> buf(70000);
+    constexpr size_t kBuf = 70000;
+    std::unique_ptr<uint8_t[]> buf(new uint8_t[kBuf]);  // not zero-filled: untouched pages stay out of RSS
     while (reader_.WaitReadable(fd_)) {
       auto* r = new ReadBatch();
       r->syscall = "recv";
@@ -114,13 +116,13 @@ class IcmpSocket : public Napi::ObjectWrap<IcmpSocket> {
       for (int i = 0; i < 256; i++) {
         sockaddr_storage from{};
         socklen_t fromLen = sizeof from;
-        ssize_t n = recvfrom(fd_, buf.data(), buf.size(), MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from), &fromLen);
+        ssize_t n = recvfrom(fd_, buf.get(), kBuf, MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from), &fromLen);
         if (n < 0) {
           if (errno == EINTR) continue;
           if (errno != EAGAIN) r->err = errno;
           break;
         }
-        Keep(buf.data(), static_cast<size_t>(n), from, r);
+        Keep(buf.get(), static_cast<size_t>(n), from, r);
       }
       reader_.Deliver(r);
     }

@@ -13,11 +13,16 @@ import { rssMiB } from './vxlan-start.js';
 
 /** The flags flanneld/flanneld passes to node (kept in step by hand: the launcher is a shell script). */
 export const LAUNCHER_FLAGS = ['--max-semi-space-size=1', '--lite-mode', '--no-expose-wasm'];
+/** The environment the launcher sets (the same script). */
+export const LAUNCHER_ENV = { MALLOC_ARENA_MAX: '1' };
 const SETTLE_MS = 20_000;
 
 /** RSS of `node <flags> -e <code>` after it has idled for `settleMs`. */
 async function nodeRss(flags: readonly string[], code: string, settleMs = 5000): Promise<number> {
-  const child = spawn(process.execPath, [...flags, '--input-type=module', '-e', `${code}; setInterval(() => {}, 1 << 30);`], { stdio: 'ignore' });
+  const child = spawn(process.execPath, [...flags, '--input-type=module', '-e', `${code}; setInterval(() => {}, 1 << 30);`], {
+    stdio: 'ignore',
+    env: flags.length > 0 ? { ...process.env, ...LAUNCHER_ENV } : process.env,
+  });
   try {
     await new Promise((r) => setTimeout(r, settleMs));
     return await rssMiB(child.pid!);

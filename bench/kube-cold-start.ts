@@ -21,6 +21,8 @@ const TOKEN = 'bench-token';
 export interface KubeColdStartOptions {
   /** V8/node flags put before the script. */
   nodeFlags?: string[];
+  /** Environment variables for the daemon (the launcher's, when its flags are given). */
+  env?: Readonly<Record<string, string>>;
   /** The flanneld entry point (default dist/flanneld/main.js of this checkout). */
   flanneld?: string;
 }
@@ -83,7 +85,7 @@ export async function benchKubeColdStart(n: number, opts: KubeColdStartOptions =
     const subnetFile = join(tmp, 'subnet.env');
     const t0 = performance.now();
     const daemon = bed.spawn(ns, [
-      'env', 'NODE_NAME=bench-host', process.execPath, ...(opts.nodeFlags ?? []), opts.flanneld ?? FLANNELD,
+      'env', 'NODE_NAME=bench-host', ...Object.entries(opts.env ?? {}).map(([k, v]) => `${k}=${v}`), process.execPath, ...(opts.nodeFlags ?? []), opts.flanneld ?? FLANNELD,
       '--kube-subnet-mgr', `--kubeconfig-file=${join(tmp, 'kubeconfig')}`, `--net-config-path=${join(tmp, 'net-conf.json')}`,
       '--iface=eth0', `--subnet-file=${subnetFile}`,
     ]);
@@ -107,7 +109,8 @@ export async function benchKubeColdStart(n: number, opts: KubeColdStartOptions =
     daemon.kill('SIGTERM');
     await new Promise((r) => daemon.once('exit', r));
     if (process.env.KUBE_BENCH_LOG) await writeFile(process.env.KUBE_BENCH_LOG, log);
-    const flags = opts.nodeFlags?.length ? ` (node ${opts.nodeFlags.join(' ')})` : '';
+    const envText = Object.entries(opts.env ?? {}).map(([k, v]) => `${k}=${v} `).join('');
+    const flags = opts.nodeFlags?.length ? ` (${envText}node ${opts.nodeFlags.join(' ')})` : '';
     process.stdout.write(
       `kube cold start with ${n} realistic Nodes${flags}: subnet.env after ${subnetEnvMs.toFixed(0)} ms, all ${figures.routes} routes / ` +
         `${figures.neighbours} neighbours / ${figures.fdb} FDB entries after ${allEntriesMs.toFixed(0)} ms (goal <= 5000 ms); ` +

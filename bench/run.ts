@@ -4,7 +4,7 @@
 // afterwards).
 // Usage: npm run bench [-- --only program,start,footprint,kube,cni,idle,latency,udp --leases N --rounds R
 //        --sizes 1000,5000,10000 --idle-seconds S --writes W]
-import { LAUNCHER_FLAGS, benchFootprint } from './footprint.js';
+import { LAUNCHER_ENV, LAUNCHER_FLAGS, benchFootprint } from './footprint.js';
 import { benchKubeColdStart } from './kube-cold-start.js';
 import { benchCniPlugin } from './cni-plugin.js';
 import { markdownTable, type Row } from './table.js';
@@ -48,8 +48,8 @@ const num = (name: string, dflt: number): number => Number(arg(name, String(dflt
 
 async function kubeRows(): Promise<Row[]> {
   const n = num('nodes', 5000);
-  const big = await benchKubeColdStart(n, { nodeFlags: LAUNCHER_FLAGS });
-  const idle = await benchKubeColdStart(3, { nodeFlags: LAUNCHER_FLAGS });
+  const big = await benchKubeColdStart(n, { nodeFlags: LAUNCHER_FLAGS, env: LAUNCHER_ENV });
+  const idle = await benchKubeColdStart(3, { nodeFlags: LAUNCHER_FLAGS, env: LAUNCHER_ENV });
   return [
     {
       what: `kube mode, ${n} Nodes of ~10 KB (fake API server, paginated list): every route, neighbour and FDB entry in the kernel after process start`,

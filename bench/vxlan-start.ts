@@ -43,11 +43,13 @@ const RSS_AT = 5000;
 async function steadyRss(pid: number): Promise<{ steady: number; peak: number }> {
   await new Promise((r) => setTimeout(r, 20_000));
   let steady = 0;
+  let peak = 0;
   for (let i = 0; i < 6; i++) {
     if (i > 0) await new Promise((r) => setTimeout(r, 1000));
-    steady = Math.max(steady, await rssMiB(pid));
+    const status = await readFile(`/proc/${pid}/status`, 'utf8');
+    steady = Math.max(steady, Number(/VmRSS:\s+(\d+)/.exec(status)![1]) / 1024);
+    peak = Number(/VmHWM:\s+(\d+)/.exec(status)![1]) / 1024;
   }
-  const peak = Number(/VmHWM:\s+(\d+)/.exec(await readFile(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
   return { steady, peak };
 }
 

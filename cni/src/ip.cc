@@ -1,5 +1,6 @@
 #include "ip.h"
 
+#include <utility>
 #include <vector>
 
 #include "text.h"
@@ -137,27 +138,37 @@ std::string formatIP6(const IP6& g) {
   return hex(0, bestStart) + "::" + hex(bestStart + bestLen, 8);
 }
 
-std::optional<std::string> parseIP4Net(const std::string& text) {
+namespace {
+
+// "ADDR/LEN" split at the slash, LEN at most `maxLen` (and as many digits); nullopt when malformed.
+std::optional<std::pair<std::string, unsigned>> splitCIDR(const std::string& text, unsigned maxLen) {
   size_t slash = text.find('/');
   if (slash == std::string::npos) return std::nullopt;
   std::string len = text.substr(slash + 1);
-  if (!allDigits(len, 2)) return std::nullopt;
-  std::optional<uint32_t> ip = parseIP4(text.substr(0, slash));
+  if (!allDigits(len, std::to_string(maxLen).size())) return std::nullopt;
   unsigned n = static_cast<unsigned>(std::stoi(len));
-  if (!ip || n > 32) return std::nullopt;
+  if (n > maxLen) return std::nullopt;
+  return std::make_pair(text.substr(0, slash), n);
+}
+
+}  // namespace
+
+std::optional<std::string> parseIP4Net(const std::string& text) {
+  auto cidr = splitCIDR(text, 32);
+  if (!cidr) return std::nullopt;
+  std::optional<uint32_t> ip = parseIP4(cidr->first);
+  if (!ip) return std::nullopt;
+  unsigned n = cidr->second;
   uint32_t mask = n == 0 ? 0 : 0xffffffffu << (32 - n);
   return formatIP4(*ip & mask) + "/" + std::to_string(n);
 }
 
 std::optional<std::string> parseIP6Net(const std::string& text) {
-  size_t slash = text.find('/');
-  if (slash == std::string::npos) return std::nullopt;
-  std::string len = text.substr(slash + 1);
-  if (!allDigits(len, 3)) return std::nullopt;
-  std::optional<IP6> ip = parseIP6(text.substr(0, slash));
-  unsigned n = static_cast<unsigned>(std::stoi(len));
-  if (!ip || n > 128) return std::nullopt;
-  return formatIP6(mask6(*ip, n)) + "/" + std::to_string(n);
+  auto cidr = splitCIDR(text, 128);
+  if (!cidr) return std::nullopt;
+  std::optional<IP6> ip = parseIP6(cidr->first);
+  if (!ip) return std::nullopt;
+  return formatIP6(mask6(*ip, cidr->second)) + "/" + std::to_string(cidr->second);
 }
 
 std::optional<std::string> canonicalIP(const std::string& text) {

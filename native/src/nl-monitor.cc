@@ -78,23 +78,17 @@ class NlMonitor : public Napi::ObjectWrap<NlMonitor> {
   static constexpr size_t kMaxBatch = 1 << 20;
 
   // Appends the messages of one datagram, each padded to 4 bytes, leaving out those sent on behalf of
-  // the ignored portid (0 is the kernel itself: never ignored).
+  // the ignored portid (none when it is 0: the kernel's own notifications carry 0).
   void Append(std::vector<uint8_t>& out, const uint8_t* p, size_t n) const {
-    if (ignore_ == 0) {
-      out.insert(out.end(), p, p + n);
-      out.resize((out.size() + 3) & ~static_cast<size_t>(3), 0);
-      return;
-    }
     size_t off = 0;
     while (off + sizeof(nlmsghdr) <= n) {
       auto* h = reinterpret_cast<const nlmsghdr*>(p + off);
       if (h->nlmsg_len < sizeof(nlmsghdr) || h->nlmsg_len > n - off) break;
-      size_t next = off + NLMSG_ALIGN(h->nlmsg_len);
-      if (h->nlmsg_pid != ignore_) {
+      if (ignore_ == 0 || h->nlmsg_pid != ignore_) {
         out.insert(out.end(), p + off, p + off + h->nlmsg_len);
         out.resize((out.size() + 3) & ~static_cast<size_t>(3), 0);
       }
-      off = next;
+      off += NLMSG_ALIGN(h->nlmsg_len);
     }
   }
 

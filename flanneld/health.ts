@@ -1,9 +1,10 @@
 // The health server (fact sheet §10), started when --healthz-port > 0 on --healthz-ip: the reference's
 // /healthz and /readyz answers byte for byte (Go's default mux: any method, text/plain, 404 "404 page
-// not found" elsewhere), plus /metrics in the Prometheus text format on the same port.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+// not found" elsewhere), plus /metrics in the Prometheus text format on the same port. Served by
+// http1.ts over node:net rather than node:http, which etcd mode would load for this alone.
 import type { Logger } from '../common/log.js';
 import { FatalError } from './errors.js';
+import { Http1Server, type Http1Answer, type Http1Limits, type Http1Request } from './http1.js';
 import { METRICS_CONTENT_TYPE, type MetricsRegistry } from './metrics.js';
 
 export interface HealthOptions {
@@ -17,6 +18,8 @@ export interface HealthOptions {
   /** /status: the daemon's state as JSON (flanneld status reads it); 404 when absent. */
   status?: () => unknown;
   logger: Logger;
+  /** Timeouts and the head size limit (tests make them short); http1.ts's defaults otherwise. */
+  limits?: Http1Limits;
 }
 
 const TEXT = 'text/plain; charset=utf-8';
@@ -24,19 +27,18 @@ const TEXT = 'text/plain; charset=utf-8';
 const SHUTDOWN_GRACE_MS = 3000;
 
 export class HealthServer {
-  private server: Server | null = null;
+  private server: Http1Server | null = null;
 
   constructor(private readonly o: HealthOptions) {}
 
   /** Listens; rejects with FatalError when the address cannot be bound. Calling it twice is a no-op. */
   async start(): Promise<void> {
     if (this.server) return;
-    const server = createServer((req, res) => this.handle(req, res));
+    const server = new Http1Server((req) => this.handle(req), this.o.limits);
     const address = this.o.host.includes(':') ? `[${this.o.host}]:${this.o.port}` : `${this.o.host}:${this.o.port}`;
     this.o.logger.info(`Start healthz server on ${address}`);
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', (e) => reject(new FatalError(`healthz server cannot listen on ${address}: ${e.message}`)));
-      server.listen(this.o.port, this.o.host, () => resolve());
+    await server.listen(this.o.port, this.o.host).catch((e: Error) => {
+      throw new FatalError(`healthz server cannot listen on ${address}: ${e.message}`);
     });
     server.on('error', (e) => this.o.logger.error(`healthz server: ${e.message}`));
     this.server = server;
@@ -44,38 +46,29 @@ export class HealthServer {
 
   /** The port actually bound (useful with port 0 in tests); 0 before start(). */
   get port(): number {
-    const a = this.server?.address();
-    return typeof a === 'object' && a ? a.port : 0;
+    return this.server?.port ?? 0;
   }
 
-  /** Stops accepting, lets requests in flight finish for up to 3 s, then closes. Safe to call twice. */
+  /** Stops accepting, lets answers being written finish for up to 3 s, then closes. Safe to call twice. */
   async stop(): Promise<void> {
     const server = this.server;
     if (!server) return;
     this.server = null;
-    const timer = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
-    timer.unref();
-    server.closeIdleConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-    clearTimeout(timer);
+    await server.close(SHUTDOWN_GRACE_MS);
   }
 
-  private handle(req: IncomingMessage, res: ServerResponse): void {
-    const path = (req.url ?? '/').split('?')[0];
-    if (path === '/healthz') return send(res, 200, TEXT, 'flanneld is running');
+  private handle(req: Http1Request): Http1Answer {
+    const path = req.path;
+    if (path === '/healthz') return text(200, TEXT, 'flanneld is running');
     if (path === '/readyz') {
-      if (!this.o.isReady()) return send(res, 503, TEXT, 'flanneld is not ready yet');
+      if (!this.o.isReady()) return text(503, TEXT, 'flanneld is not ready yet');
       const degraded = this.o.degraded?.();
-      return send(res, 200, TEXT, degraded ? `flanneld is ready\n${degraded}` : 'flanneld is ready');
+      return text(200, TEXT, degraded ? `flanneld is ready\n${degraded}` : 'flanneld is ready');
     }
-    if (path === '/status' && this.o.status) return send(res, 200, 'application/json', `${JSON.stringify(this.o.status(), null, 2)}\n`);
-    if (path === '/metrics' && this.o.metrics) return send(res, 200, METRICS_CONTENT_TYPE, this.o.metrics.render());
-    res.setHeader('X-Content-Type-Options', 'nosniff');
-    send(res, 404, TEXT, '404 page not found\n');
+    if (path === '/status' && this.o.status) return text(200, 'application/json', `${JSON.stringify(this.o.status(), null, 2)}\n`);
+    if (path === '/metrics' && this.o.metrics) return text(200, METRICS_CONTENT_TYPE, this.o.metrics.render());
+    return { status: 404, headers: { 'Content-Type': TEXT, 'X-Content-Type-Options': 'nosniff' }, body: '404 page not found\n' };
   }
 }
 
-function send(res: ServerResponse, status: number, type: string, body: string): void {
-  res.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body) });
-  res.end(res.req.method === 'HEAD' ? undefined : body);
-}
+const text = (status: number, type: string, body: string): Http1Answer => ({ status, headers: { 'Content-Type': type }, body });

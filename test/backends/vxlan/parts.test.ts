@@ -41,11 +41,14 @@ describe('vxlan backend parts', () => {
   });
 
   it('generates locally administered unicast MACs and parses the forms Go accepts', () => {
+    const macs = new Set<string>();
     for (let i = 0; i < 50; i++) {
       const mac = randomVtepMac();
       expect(mac).to.match(/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/);
       expect(parseInt(mac.slice(0, 2), 16) & 3).to.equal(2);
+      macs.add(mac);
     }
+    expect(macs.size, 'random MACs differ').to.equal(50);
     expect(parseMac('0A-1B-2C-3D-4E-5F')).to.equal('0a:1b:2c:3d:4e:5f');
     expect(parseMac('0a1b.2c3d.4e5f')).to.equal('0a:1b:2c:3d:4e:5f');
     expect(parseMac('0a:1b:2c:3d:4e')).to.equal(null);

@@ -1,0 +1,400 @@
+// The client side of one HTTP/2 connection (RFC 9113), as much as a gRPC client of etcd needs: streams
+// we open (the server may not push), flow control both ways, SETTINGS, PING and GOAWAY. node:http2
+// would do this too, but loading it costs a node process ~3 MiB of RSS, most of an idle flanneld's margin.
+//
+// Errors: a violation by the server ends the connection with GOAWAY and fails every stream with the
+// reason; a closed or failed socket fails them with the socket's message (`connect ECONNREFUSED …`).
+import type { Socket } from 'node:net';
+import {
+  ConnectionError, DEFAULT_MAX_FRAME_SIZE, DEFAULT_WINDOW, ErrorCode, Flag, FrameReader, FrameType, MAX_WINDOW, PREFACE, Setting,
+  encodeFrame, encodeGoaway, encodeSettings, u32, unpad,
+} from './frames.js';
+import type { Frame } from './frames.js';
+import { HpackDecoder, HpackEncoder } from './hpack.js';
+import type { HeaderField } from './hpack.js';
+import { H2Stream } from './stream.js';
+import type { StreamEnd, StreamHandler, StreamOwner } from './stream.js';
+
+// Receive windows large enough that a listing of 10000 leases (~3 MB) never waits for a WINDOW_UPDATE;
+// what arrives is handed on at once, so the windows bound nothing we hold.
+const STREAM_WINDOW = 4 << 20;
+const CONNECTION_WINDOW = 8 << 20;
+/** Header blocks (HEADERS + CONTINUATION) larger than this are refused rather than buffered. */
+const MAX_HEADER_BLOCK = 1 << 20;
+
+const CODE_NAMES: Record<number, string> = {
+  0: 'NO_ERROR', 1: 'PROTOCOL_ERROR', 2: 'INTERNAL_ERROR', 3: 'FLOW_CONTROL_ERROR', 4: 'SETTINGS_TIMEOUT', 5: 'STREAM_CLOSED',
+  6: 'FRAME_SIZE_ERROR', 7: 'REFUSED_STREAM', 8: 'CANCEL', 9: 'COMPRESSION_ERROR', 10: 'CONNECT_ERROR', 11: 'ENHANCE_YOUR_CALM',
+  12: 'INADEQUATE_SECURITY', 13: 'HTTP_1_1_REQUIRED',
+};
+
+export function errorCodeName(code: number): string {
+  return CODE_NAMES[code] ?? `0x${code.toString(16)}`;
+}
+
+/** A header block being received across HEADERS and CONTINUATION frames. */
+interface PendingBlock {
+  streamId: number;
+  endStream: boolean;
+  parts: Buffer[];
+  bytes: number;
+}
+
+export class H2Session implements StreamOwner {
+  private readonly reader = new FrameReader();
+  private readonly decoder = new HpackDecoder();
+  private readonly encoder = new HpackEncoder();
+  private readonly streams = new Map<number, H2Stream>();
+  private readonly queued: H2Stream[] = [];
+  private readonly pings = new Map<string, Array<() => void>>();
+  private nextStreamId = 1;
+  private pingCount = 0;
+  private gotSettings = false;
+  private block: PendingBlock | null = null;
+  private peerMaxFrameSize = DEFAULT_MAX_FRAME_SIZE;
+  private peerInitialWindow = DEFAULT_WINDOW;
+  private peerMaxStreams = Infinity;
+  private connSendWindow = DEFAULT_WINDOW;
+  private connRecvWindow = CONNECTION_WINDOW;
+  private connRecvUnacked = 0;
+  /** GOAWAY came (or the stream ids ran out): no new streams; the socket ends after the last one. */
+  private goingAway = false;
+  private closed = false;
+
+  /**
+   * `onGone` is called once, when the session takes no more streams (GOAWAY, failure or close): the
+   * owner opens the next connection for the next call.
+   */
+  constructor(
+    private readonly socket: Socket,
+    private readonly pseudo: { scheme: string; authority: string },
+    private readonly onGone: () => void,
+  ) {
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.receive(chunk));
+    socket.on('error', (e: Error) => this.fail(e.message));
+    socket.on('close', () => this.fail('connection closed before the call ended'));
+    socket.write(Buffer.concat([
+      PREFACE,
+      encodeSettings([[Setting.ENABLE_PUSH, 0], [Setting.INITIAL_WINDOW_SIZE, STREAM_WINDOW]]),
+      encodeFrame(FrameType.WINDOW_UPDATE, 0, 0, u32(CONNECTION_WINDOW - DEFAULT_WINDOW)),
+    ]));
+  }
+
+  /** False once the session takes no more streams. */
+  get usable(): boolean {
+    return !this.closed && !this.goingAway;
+  }
+
+  /** Opens a stream (or queues it while the server's stream limit is reached). Throws when !usable. */
+  request(method: string, path: string, headers: readonly HeaderField[], handler: StreamHandler): H2Stream {
+    if (!this.usable) throw new Error('the HTTP/2 connection is closing');
+    const fields: HeaderField[] = [[':method', method], [':scheme', this.pseudo.scheme], [':authority', this.pseudo.authority], [':path', path], ...headers];
+    const stream = new H2Stream(this, fields, handler);
+    this.queued.push(stream);
+    this.openQueued();
+    return stream;
+  }
+
+  /** Resolves when the server answers a PING, or when the connection ends (its streams say why). */
+  ping(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    const payload = Buffer.alloc(8);
+    payload.writeUInt32BE(++this.pingCount, 4);
+    const key = payload.toString('hex');
+    return new Promise((resolve) => {
+      this.pings.set(key, [...(this.pings.get(key) ?? []), resolve]);
+      this.send(encodeFrame(FrameType.PING, 0, 0, payload));
+    });
+  }
+
+  /** Whether the open socket keeps the process alive. */
+  ref(): void {
+    this.socket.ref();
+  }
+  unref(): void {
+    this.socket.unref();
+  }
+
+  /** Closes the connection at once; open streams fail with `why`. Safe to call twice. */
+  destroy(why = 'connection closed before the call ended'): void {
+    this.fail(why);
+  }
+
+  flushStream(s: H2Stream): void {
+    if (s.id === 0 || s.closed) return;
+    while (s.outBytes > 0) {
+      const n = Math.min(s.outBytes, s.sendWindow, this.connSendWindow, this.peerMaxFrameSize);
+      if (n <= 0) return;
+      s.sendWindow -= n;
+      this.connSendWindow -= n;
+      const chunk = s.take(n);
+      const last = s.outBytes === 0 && s.endQueued;
+      this.send(encodeFrame(FrameType.DATA, last ? Flag.END_STREAM : 0, s.id, chunk));
+      if (last) s.endSent = true;
+    }
+    if (s.endQueued && !s.endSent) {
+      s.endSent = true;
+      this.send(encodeFrame(FrameType.DATA, Flag.END_STREAM, s.id));
+    }
+  }
+
+  cancelStream(s: H2Stream): void {
+    if (s.id !== 0) this.send(encodeFrame(FrameType.RST_STREAM, 0, s.id, u32(ErrorCode.CANCEL)));
+    this.closeStream(s, { reset: ErrorCode.CANCEL });
+  }
+
+  private send(bytes: Buffer): void {
+    if (!this.closed) this.socket.write(bytes);
+  }
+
+  private openQueued(): void {
+    while (this.queued.length > 0 && this.streams.size < this.peerMaxStreams && this.usable) {
+      const s = this.queued.shift()!;
+      s.id = this.nextStreamId;
+      this.nextStreamId += 2;
+      s.sendWindow = this.peerInitialWindow;
+      s.recvWindow = STREAM_WINDOW;
+      this.streams.set(s.id, s);
+      this.sendHeaders(s);
+      this.flushStream(s);
+      // Stream ids are 31 bits: past them, a new connection.
+      if (this.nextStreamId > MAX_WINDOW) this.goAway();
+    }
+  }
+
+  private sendHeaders(s: H2Stream): void {
+    const block = this.encoder.encode(s.headers);
+    const frames: Buffer[] = [];
+    for (let off = 0; off === 0 || off < block.length; off += this.peerMaxFrameSize) {
+      const part = block.subarray(off, off + this.peerMaxFrameSize);
+      const last = off + this.peerMaxFrameSize >= block.length;
+      frames.push(encodeFrame(off === 0 ? FrameType.HEADERS : FrameType.CONTINUATION, last ? Flag.END_HEADERS : 0, s.id, part));
+    }
+    this.send(Buffer.concat(frames));
+  }
+
+  private closeStream(s: H2Stream, end: StreamEnd): void {
+    if (s.closed) return;
+    s.closed = true;
+    if (s.id === 0) this.queued.splice(this.queued.indexOf(s), 1);
+    else this.streams.delete(s.id);
+    s.handler.close(end);
+    if (this.goingAway && this.streams.size === 0) this.socket.end();
+    else this.openQueued();
+  }
+
+  private goAway(): void {
+    if (this.goingAway) return;
+    this.goingAway = true;
+    this.onGone();
+  }
+
+  private fail(why: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.goAway();
+    this.socket.destroy();
+    for (const s of [...this.queued, ...this.streams.values()]) this.closeStream(s, { error: why });
+    for (const waiting of this.pings.values()) for (const resolve of waiting) resolve();
+    this.pings.clear();
+  }
+
+  private receive(chunk: Buffer): void {
+    if (this.closed) return;
+    try {
+      for (const f of this.reader.push(chunk)) {
+        if (this.closed) return;
+        this.handle(f);
+      }
+    } catch (e) {
+      if (!(e instanceof ConnectionError)) throw e;
+      this.send(encodeGoaway(0, e.code));
+      this.fail(`HTTP/2 ${errorCodeName(e.code)} from the server: ${e.message}`);
+    }
+  }
+
+  private handle(f: Frame): void {
+    if (!this.gotSettings && (f.type !== FrameType.SETTINGS || f.flags & Flag.ACK)) throw protocolError('the server did not start with SETTINGS');
+    if (this.block && (f.type !== FrameType.CONTINUATION || f.streamId !== this.block.streamId)) throw protocolError('header block interrupted');
+    switch (f.type) {
+      case FrameType.DATA: return this.onData(f);
+      case FrameType.HEADERS: return this.onHeaders(f);
+      case FrameType.CONTINUATION: return this.onContinuation(f);
+      case FrameType.PRIORITY: return this.onPriority(f);
+      case FrameType.RST_STREAM: return this.onReset(f);
+      case FrameType.SETTINGS: return this.onSettings(f);
+      case FrameType.PUSH_PROMISE: throw protocolError('PUSH_PROMISE, though we disabled push');
+      case FrameType.PING: return this.onPing(f);
+      case FrameType.GOAWAY: return this.onGoaway(f);
+      case FrameType.WINDOW_UPDATE: return this.onWindowUpdate(f);
+      default: // Unknown frame types are ignored (§4.1).
+    }
+  }
+
+  /** The open stream a frame is for; null for one that is closed; a protocol error for one never opened. */
+  private streamFor(f: Frame): H2Stream | null {
+    if (f.streamId === 0) throw protocolError(`frame type ${f.type} on stream 0`);
+    const s = this.streams.get(f.streamId);
+    if (s) return s;
+    if (f.streamId % 2 === 0 || f.streamId >= this.nextStreamId) throw protocolError(`frame type ${f.type} on idle stream ${f.streamId}`);
+    return null;
+  }
+
+  private onData(f: Frame): void {
+    const s = this.streamFor(f);
+    // The whole frame, padding included, counts against the windows (§6.9.1).
+    this.connRecvWindow -= f.payload.length;
+    if (this.connRecvWindow < 0) throw new ConnectionError(ErrorCode.FLOW_CONTROL_ERROR, 'DATA beyond the connection window');
+    this.connRecvUnacked += f.payload.length;
+    if (this.connRecvUnacked >= CONNECTION_WINDOW / 2) {
+      this.send(encodeFrame(FrameType.WINDOW_UPDATE, 0, 0, u32(this.connRecvUnacked)));
+      this.connRecvWindow += this.connRecvUnacked;
+      this.connRecvUnacked = 0;
+    }
+    const body = unpad(f, 0);
+    if (!s) return;
+    s.recvWindow -= f.payload.length;
+    if (s.recvWindow < 0) return this.resetStream(s, ErrorCode.FLOW_CONTROL_ERROR);
+    s.recvUnacked += f.payload.length;
+    if (body.length > 0) s.handler.data(body);
+    if (f.flags & Flag.END_STREAM) return this.remoteEnd(s);
+    if (!s.closed && s.recvUnacked >= STREAM_WINDOW / 2) {
+      this.send(encodeFrame(FrameType.WINDOW_UPDATE, 0, s.id, u32(s.recvUnacked)));
+      s.recvWindow += s.recvUnacked;
+      s.recvUnacked = 0;
+    }
+  }
+
+  private onHeaders(f: Frame): void {
+    if (f.streamId === 0) throw protocolError('HEADERS on stream 0');
+    const fragment = unpad(f, f.flags & Flag.PRIORITY ? 5 : 0);
+    this.block = { streamId: f.streamId, endStream: (f.flags & Flag.END_STREAM) !== 0, parts: [], bytes: 0 };
+    this.addFragment(fragment, f.flags);
+  }
+
+  private onContinuation(f: Frame): void {
+    if (!this.block) throw protocolError('CONTINUATION without HEADERS');
+    this.addFragment(f.payload, f.flags);
+  }
+
+  private addFragment(fragment: Buffer, flags: number): void {
+    const block = this.block!;
+    block.parts.push(fragment);
+    block.bytes += fragment.length;
+    if (block.bytes > MAX_HEADER_BLOCK) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, `header block over ${MAX_HEADER_BLOCK} bytes`);
+    if (!(flags & Flag.END_HEADERS)) return;
+    this.block = null;
+    // Decoded even for a stream we closed: the HPACK table must follow every block.
+    const fields = this.decoder.decode(Buffer.concat(block.parts));
+    const s = this.streamFor({ type: FrameType.HEADERS, flags, streamId: block.streamId, payload: fragment });
+    if (!s) return;
+    s.handler.headers(fields, block.endStream);
+    if (block.endStream) this.remoteEnd(s);
+  }
+
+  /** The server ended its side: the stream is over; a request side still open is reset, nobody reads it. */
+  private remoteEnd(s: H2Stream): void {
+    if (!s.endSent) this.send(encodeFrame(FrameType.RST_STREAM, 0, s.id, u32(ErrorCode.NO_ERROR)));
+    this.closeStream(s, {});
+  }
+
+  private resetStream(s: H2Stream, code: ErrorCode): void {
+    this.send(encodeFrame(FrameType.RST_STREAM, 0, s.id, u32(code)));
+    this.closeStream(s, { reset: code });
+  }
+
+  private onPriority(f: Frame): void {
+    if (f.streamId === 0) throw protocolError('PRIORITY on stream 0');
+    if (f.payload.length !== 5) throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, 'PRIORITY frame not 5 bytes long');
+  }
+
+  private onReset(f: Frame): void {
+    if (f.payload.length !== 4) throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, 'RST_STREAM frame not 4 bytes long');
+    const s = this.streamFor(f);
+    if (s) this.closeStream(s, { reset: f.payload.readUInt32BE(0) });
+  }
+
+  private onSettings(f: Frame): void {
+    if (f.streamId !== 0) throw protocolError('SETTINGS on a stream');
+    if (f.flags & Flag.ACK) {
+      if (f.payload.length !== 0) throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, 'SETTINGS ACK with a payload');
+      return;
+    }
+    if (f.payload.length % 6 !== 0) throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, 'SETTINGS length not a multiple of 6');
+    this.gotSettings = true;
+    for (let off = 0; off < f.payload.length; off += 6) this.applySetting(f.payload.readUInt16BE(off), f.payload.readUInt32BE(off + 2));
+    this.send(encodeFrame(FrameType.SETTINGS, Flag.ACK, 0));
+    this.openQueued();
+    for (const s of this.streams.values()) this.flushStream(s);
+  }
+
+  private applySetting(id: number, value: number): void {
+    switch (id) {
+      case Setting.HEADER_TABLE_SIZE: return this.encoder.tableSizeChanged();
+      case Setting.ENABLE_PUSH:
+        if (value > 1) throw protocolError(`ENABLE_PUSH ${value}`);
+        return;
+      case Setting.MAX_CONCURRENT_STREAMS: return void (this.peerMaxStreams = value);
+      case Setting.INITIAL_WINDOW_SIZE: {
+        if (value > MAX_WINDOW) throw new ConnectionError(ErrorCode.FLOW_CONTROL_ERROR, `INITIAL_WINDOW_SIZE ${value}`);
+        // The change applies to the open streams' windows too, which may go negative (§6.9.2).
+        const delta = value - this.peerInitialWindow;
+        this.peerInitialWindow = value;
+        for (const s of this.streams.values()) {
+          s.sendWindow += delta;
+          if (s.sendWindow > MAX_WINDOW) throw new ConnectionError(ErrorCode.FLOW_CONTROL_ERROR, `stream ${s.id} window over 2^31-1`);
+        }
+        return;
+      }
+      case Setting.MAX_FRAME_SIZE:
+        if (value < DEFAULT_MAX_FRAME_SIZE || value > 0xff_ffff) throw protocolError(`MAX_FRAME_SIZE ${value}`);
+        return void (this.peerMaxFrameSize = value);
+      default: // Unknown settings are ignored (§6.5.2).
+    }
+  }
+
+  private onPing(f: Frame): void {
+    if (f.streamId !== 0) throw protocolError('PING on a stream');
+    if (f.payload.length !== 8) throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, 'PING frame not 8 bytes long');
+    if (!(f.flags & Flag.ACK)) return this.send(encodeFrame(FrameType.PING, Flag.ACK, 0, f.payload));
+    const key = f.payload.toString('hex');
+    const waiting = this.pings.get(key) ?? [];
+    this.pings.delete(key);
+    for (const resolve of waiting) resolve();
+  }
+
+  private onGoaway(f: Frame): void {
+    if (f.streamId !== 0) throw protocolError('GOAWAY on a stream');
+    if (f.payload.length < 8) throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, 'GOAWAY frame shorter than 8 bytes');
+    const last = f.payload.readUInt32BE(0) & MAX_WINDOW;
+    const code = f.payload.readUInt32BE(4);
+    this.goAway();
+    // Streams above `last` were not processed and never will be; those below it go on.
+    const why = `the server is going away (GOAWAY ${errorCodeName(code)}) and did not take the call`;
+    for (const s of [...this.queued, ...this.streams.values()]) if (s.id === 0 || s.id > last) this.closeStream(s, { error: why });
+    if (this.streams.size === 0) this.socket.end();
+  }
+
+  private onWindowUpdate(f: Frame): void {
+    if (f.payload.length !== 4) throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, 'WINDOW_UPDATE frame not 4 bytes long');
+    const inc = f.payload.readUInt32BE(0) & MAX_WINDOW;
+    if (f.streamId === 0) {
+      if (inc === 0) throw protocolError('WINDOW_UPDATE of 0 on the connection');
+      this.connSendWindow += inc;
+      if (this.connSendWindow > MAX_WINDOW) throw new ConnectionError(ErrorCode.FLOW_CONTROL_ERROR, 'connection window over 2^31-1');
+      for (const s of this.streams.values()) this.flushStream(s);
+      return;
+    }
+    const s = this.streamFor(f);
+    if (!s) return;
+    if (inc === 0) return this.resetStream(s, ErrorCode.PROTOCOL_ERROR);
+    s.sendWindow += inc;
+    if (s.sendWindow > MAX_WINDOW) return this.resetStream(s, ErrorCode.FLOW_CONTROL_ERROR);
+    this.flushStream(s);
+  }
+}
+
+function protocolError(why: string): ConnectionError {
+  return new ConnectionError(ErrorCode.PROTOCOL_ERROR, why);
+}

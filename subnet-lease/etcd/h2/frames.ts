@@ -30,7 +30,6 @@ export const enum ErrorCode {
   PROTOCOL_ERROR = 0x1,
   INTERNAL_ERROR = 0x2,
   FLOW_CONTROL_ERROR = 0x3,
-  STREAM_CLOSED = 0x5,
   FRAME_SIZE_ERROR = 0x6,
   REFUSED_STREAM = 0x7,
   CANCEL = 0x8,

@@ -174,12 +174,14 @@ export class H2Session implements StreamOwner {
     this.send(Buffer.concat(frames));
   }
 
-  private closeStream(s: H2Stream, end: StreamEnd): void {
+  /** `later`: the handler hears of it on the next tick, as node:http2 tells of a destroyed session. */
+  private closeStream(s: H2Stream, end: StreamEnd, later = false): void {
     if (s.closed) return;
     s.closed = true;
     if (s.id === 0) this.queued.splice(this.queued.indexOf(s), 1);
     else this.streams.delete(s.id);
-    s.handler.close(end);
+    if (later) process.nextTick(() => s.handler.close(end));
+    else s.handler.close(end);
     if (this.goingAway && this.streams.size === 0) this.socket.end();
     else this.openQueued();
   }
@@ -195,7 +197,8 @@ export class H2Session implements StreamOwner {
     this.closed = true;
     this.goAway();
     this.socket.destroy();
-    for (const s of [...this.queued, ...this.streams.values()]) this.closeStream(s, { error: why });
+    // Deferred: destroy() may run while a caller is still attaching its listeners to a call it just made.
+    for (const s of [...this.queued, ...this.streams.values()]) this.closeStream(s, { error: why }, true);
     for (const waiting of this.pings.values()) for (const resolve of waiting) resolve();
     this.pings.clear();
   }

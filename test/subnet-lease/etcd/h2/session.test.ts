@@ -3,10 +3,12 @@
 // padding, SETTINGS changed mid-connection, GOAWAY, RST_STREAM and PING; then a raw TCP server that
 // breaks the protocol.
 import { expect } from 'chai';
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import http2 from 'node:http2';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { GrpcChannel } from '../../../../subnet-lease/etcd/grpc.js';
 import { FrameDecoder, frame } from '../../../../subnet-lease/etcd/grpc-frame.js';
 import { GrpcError, Status } from '../../../../subnet-lease/etcd/errors.js';
@@ -168,6 +170,25 @@ describe('HTTP/2 client against node:http2', () => {
       stream.session!.ping(payload, (err, _ms, echoed) => reply(stream, [Buffer.from(err ? err.message : echoed.toString())]));
     });
     expect((await p.channel.unary('/x', Buffer.alloc(0), {}, 3000)).toString()).to.equal('8 bytes!');
+  });
+  it('keeps the process alive while a call runs, and not once its connection is idle', async () => {
+    p = await peer({}, (stream) => setTimeout(() => reply(stream, [Buffer.from('late')]), 300));
+    const grpc = pathToFileURL(fileURLToPath(new URL('../../../../subnet-lease/etcd/grpc.js', import.meta.url))).href;
+    // Nothing else holds the child's event loop: it ends when the call is over, or early if the call does not hold it.
+    const script = `
+      const { GrpcChannel } = await import(${JSON.stringify(grpc)});
+      const call = new GrpcChannel(${JSON.stringify(p.channel.authority)}, null).call('/x', {});
+      call.on('data', (m) => console.log('data', m.toString()));
+      call.on('end', () => console.log('end'));
+      call.on('error', (e) => console.log('error', e.message));
+      call.write(Buffer.from('x'));
+      call.end();`;
+    const t0 = Date.now();
+    const out = await new Promise<string>((resolve, reject) =>
+      execFile(process.execPath, ['--input-type=module', '-e', script], { timeout: 10_000 }, (err, stdout) => (err ? reject(err) : resolve(stdout))),
+    );
+    expect(out).to.equal('data late\nend\n');
+    expect(Date.now() - t0).to.be.below(5000);
   });
 });
 

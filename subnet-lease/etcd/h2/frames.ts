@@ -36,6 +36,17 @@ export const enum ErrorCode {
   COMPRESSION_ERROR = 0x9,
 }
 
+const CODE_NAMES: Record<number, string> = {
+  0: 'NO_ERROR', 1: 'PROTOCOL_ERROR', 2: 'INTERNAL_ERROR', 3: 'FLOW_CONTROL_ERROR', 4: 'SETTINGS_TIMEOUT', 5: 'STREAM_CLOSED',
+  6: 'FRAME_SIZE_ERROR', 7: 'REFUSED_STREAM', 8: 'CANCEL', 9: 'COMPRESSION_ERROR', 10: 'CONNECT_ERROR', 11: 'ENHANCE_YOUR_CALM',
+  12: 'INADEQUATE_SECURITY', 13: 'HTTP_1_1_REQUIRED',
+};
+
+/** The name of an error code, for messages. */
+export function errorCodeName(code: number): string {
+  return CODE_NAMES[code] ?? `0x${code.toString(16)}`;
+}
+
 export const enum Setting {
   HEADER_TABLE_SIZE = 0x1,
   ENABLE_PUSH = 0x2,

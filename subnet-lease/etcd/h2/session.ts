@@ -6,43 +6,23 @@
 // reason; a closed or failed socket fails them with the socket's message (`connect ECONNREFUSED …`).
 import type { Socket } from 'node:net';
 import {
-  ConnectionError, DEFAULT_MAX_FRAME_SIZE, DEFAULT_WINDOW, ErrorCode, Flag, FrameReader, FrameType, MAX_WINDOW, PREFACE, Setting,
-  encodeFrame, encodeGoaway, encodeSettings, u32, unpad,
+  ConnectionError, DEFAULT_WINDOW, ErrorCode, Flag, FrameReader, FrameType, MAX_WINDOW, PREFACE, Setting, encodeFrame, encodeGoaway,
+  encodeSettings, errorCodeName, u32, unpad,
 } from './frames.js';
 import type { Frame } from './frames.js';
-import { HpackDecoder, HpackEncoder } from './hpack.js';
+import { CONNECTION_WINDOW, ReceiveWindow, STREAM_WINDOW } from './flow.js';
+import { HeaderBlockReader } from './header-block.js';
+import type { HeaderBlock } from './header-block.js';
+import { HpackEncoder } from './hpack.js';
+import { PeerSettings } from './peer-settings.js';
 import type { HeaderField } from './hpack.js';
 import { H2Stream } from './stream.js';
 import type { StreamEnd, StreamHandler, StreamOwner } from './stream.js';
 
-// Receive windows large enough that a listing of 10000 leases (~3 MB) never waits for a WINDOW_UPDATE;
-// what arrives is handed on at once, so the windows bound nothing we hold.
-const STREAM_WINDOW = 4 << 20;
-const CONNECTION_WINDOW = 8 << 20;
-/** Header blocks (HEADERS + CONTINUATION) larger than this are refused rather than buffered. */
-const MAX_HEADER_BLOCK = 1 << 20;
-
-const CODE_NAMES: Record<number, string> = {
-  0: 'NO_ERROR', 1: 'PROTOCOL_ERROR', 2: 'INTERNAL_ERROR', 3: 'FLOW_CONTROL_ERROR', 4: 'SETTINGS_TIMEOUT', 5: 'STREAM_CLOSED',
-  6: 'FRAME_SIZE_ERROR', 7: 'REFUSED_STREAM', 8: 'CANCEL', 9: 'COMPRESSION_ERROR', 10: 'CONNECT_ERROR', 11: 'ENHANCE_YOUR_CALM',
-  12: 'INADEQUATE_SECURITY', 13: 'HTTP_1_1_REQUIRED',
-};
-
-export function errorCodeName(code: number): string {
-  return CODE_NAMES[code] ?? `0x${code.toString(16)}`;
-}
-
-/** A header block being received across HEADERS and CONTINUATION frames. */
-interface PendingBlock {
-  streamId: number;
-  endStream: boolean;
-  parts: Buffer[];
-  bytes: number;
-}
 
 export class H2Session implements StreamOwner {
   private readonly reader = new FrameReader();
-  private readonly decoder = new HpackDecoder();
+  private readonly headerBlocks = new HeaderBlockReader();
   private readonly encoder = new HpackEncoder();
   private readonly streams = new Map<number, H2Stream>();
   private readonly queued: H2Stream[] = [];
@@ -50,13 +30,9 @@ export class H2Session implements StreamOwner {
   private nextStreamId = 1;
   private pingCount = 0;
   private gotSettings = false;
-  private block: PendingBlock | null = null;
-  private peerMaxFrameSize = DEFAULT_MAX_FRAME_SIZE;
-  private peerInitialWindow = DEFAULT_WINDOW;
-  private peerMaxStreams = Infinity;
+  private readonly peer = new PeerSettings();
   private connSendWindow = DEFAULT_WINDOW;
-  private connRecvWindow = CONNECTION_WINDOW;
-  private connRecvUnacked = 0;
+  private readonly connRecv = new ReceiveWindow(CONNECTION_WINDOW);
   /** GOAWAY came (or the stream ids ran out): no new streams; the socket ends after the last one. */
   private goingAway = false;
   private closed = false;
@@ -124,7 +100,7 @@ export class H2Session implements StreamOwner {
   flushStream(s: H2Stream): void {
     if (s.id === 0 || s.closed) return;
     while (s.outBytes > 0) {
-      const n = Math.min(s.outBytes, s.sendWindow, this.connSendWindow, this.peerMaxFrameSize);
+      const n = Math.min(s.outBytes, s.sendWindow, this.connSendWindow, this.peer.maxFrameSize);
       if (n <= 0) return;
       s.sendWindow -= n;
       this.connSendWindow -= n;
@@ -149,12 +125,11 @@ export class H2Session implements StreamOwner {
   }
 
   private openQueued(): void {
-    while (this.queued.length > 0 && this.streams.size < this.peerMaxStreams && this.usable) {
+    while (this.queued.length > 0 && this.streams.size < this.peer.maxStreams && this.usable) {
       const s = this.queued.shift()!;
       s.id = this.nextStreamId;
       this.nextStreamId += 2;
-      s.sendWindow = this.peerInitialWindow;
-      s.recvWindow = STREAM_WINDOW;
+      s.sendWindow = this.peer.initialWindow;
       this.streams.set(s.id, s);
       this.sendHeaders(s);
       this.flushStream(s);
@@ -166,9 +141,9 @@ export class H2Session implements StreamOwner {
   private sendHeaders(s: H2Stream): void {
     const block = this.encoder.encode(s.headers);
     const frames: Buffer[] = [];
-    for (let off = 0; off === 0 || off < block.length; off += this.peerMaxFrameSize) {
-      const part = block.subarray(off, off + this.peerMaxFrameSize);
-      const last = off + this.peerMaxFrameSize >= block.length;
+    for (let off = 0; off === 0 || off < block.length; off += this.peer.maxFrameSize) {
+      const part = block.subarray(off, off + this.peer.maxFrameSize);
+      const last = off + this.peer.maxFrameSize >= block.length;
       frames.push(encodeFrame(off === 0 ? FrameType.HEADERS : FrameType.CONTINUATION, last ? Flag.END_HEADERS : 0, s.id, part));
     }
     this.send(Buffer.concat(frames));
@@ -219,11 +194,15 @@ export class H2Session implements StreamOwner {
 
   private handle(f: Frame): void {
     if (!this.gotSettings && (f.type !== FrameType.SETTINGS || f.flags & Flag.ACK)) throw protocolError('the server did not start with SETTINGS');
-    if (this.block && (f.type !== FrameType.CONTINUATION || f.streamId !== this.block.streamId)) throw protocolError('header block interrupted');
+    const continuing = this.headerBlocks.continuing;
+    if (continuing && (f.type !== FrameType.CONTINUATION || f.streamId !== continuing)) throw protocolError('header block interrupted');
     switch (f.type) {
       case FrameType.DATA: return this.onData(f);
-      case FrameType.HEADERS: return this.onHeaders(f);
-      case FrameType.CONTINUATION: return this.onContinuation(f);
+      case FrameType.HEADERS:
+      case FrameType.CONTINUATION: {
+        const block = this.headerBlocks.push(f);
+        return block ? this.onHeaderBlock(block) : undefined;
+      }
       case FrameType.PRIORITY: return this.onPriority(f);
       case FrameType.RST_STREAM: return this.onReset(f);
       case FrameType.SETTINGS: return this.onSettings(f);
@@ -236,63 +215,37 @@ export class H2Session implements StreamOwner {
   }
 
   /** The open stream a frame is for; null for one that is closed; a protocol error for one never opened. */
-  private streamFor(f: Frame): H2Stream | null {
-    if (f.streamId === 0) throw protocolError(`frame type ${f.type} on stream 0`);
-    const s = this.streams.get(f.streamId);
+  private streamFor(id: number, frame: string): H2Stream | null {
+    if (id === 0) throw protocolError(`${frame} on stream 0`);
+    const s = this.streams.get(id);
     if (s) return s;
-    if (f.streamId % 2 === 0 || f.streamId >= this.nextStreamId) throw protocolError(`frame type ${f.type} on idle stream ${f.streamId}`);
+    if (id % 2 === 0 || id >= this.nextStreamId) throw protocolError(`${frame} on idle stream ${id}`);
     return null;
   }
 
   private onData(f: Frame): void {
-    const s = this.streamFor(f);
+    const s = this.streamFor(f.streamId, 'DATA');
     // The whole frame, padding included, counts against the windows (§6.9.1).
-    this.connRecvWindow -= f.payload.length;
-    if (this.connRecvWindow < 0) throw new ConnectionError(ErrorCode.FLOW_CONTROL_ERROR, 'DATA beyond the connection window');
-    this.connRecvUnacked += f.payload.length;
-    if (this.connRecvUnacked >= CONNECTION_WINDOW / 2) {
-      this.send(encodeFrame(FrameType.WINDOW_UPDATE, 0, 0, u32(this.connRecvUnacked)));
-      this.connRecvWindow += this.connRecvUnacked;
-      this.connRecvUnacked = 0;
-    }
+    if (!this.connRecv.receive(f.payload.length)) throw new ConnectionError(ErrorCode.FLOW_CONTROL_ERROR, 'DATA beyond the connection window');
+    this.sendWindowUpdate(0, this.connRecv);
     const body = unpad(f, 0);
     if (!s) return;
-    s.recvWindow -= f.payload.length;
-    if (s.recvWindow < 0) return this.resetStream(s, ErrorCode.FLOW_CONTROL_ERROR);
-    s.recvUnacked += f.payload.length;
+    if (!s.recv.receive(f.payload.length)) return this.resetStream(s, ErrorCode.FLOW_CONTROL_ERROR);
     if (body.length > 0) s.handler.data(body);
     if (f.flags & Flag.END_STREAM) return this.remoteEnd(s);
-    if (!s.closed && s.recvUnacked >= STREAM_WINDOW / 2) {
-      this.send(encodeFrame(FrameType.WINDOW_UPDATE, 0, s.id, u32(s.recvUnacked)));
-      s.recvWindow += s.recvUnacked;
-      s.recvUnacked = 0;
-    }
+    if (!s.closed) this.sendWindowUpdate(s.id, s.recv);
   }
 
-  private onHeaders(f: Frame): void {
-    if (f.streamId === 0) throw protocolError('HEADERS on stream 0');
-    const fragment = unpad(f, f.flags & Flag.PRIORITY ? 5 : 0);
-    this.block = { streamId: f.streamId, endStream: (f.flags & Flag.END_STREAM) !== 0, parts: [], bytes: 0 };
-    this.addFragment(fragment, f.flags);
+  private sendWindowUpdate(streamId: number, window: ReceiveWindow): void {
+    const increment = window.takeUpdate();
+    if (increment > 0) this.send(encodeFrame(FrameType.WINDOW_UPDATE, 0, streamId, u32(increment)));
   }
 
-  private onContinuation(f: Frame): void {
-    if (!this.block) throw protocolError('CONTINUATION without HEADERS');
-    this.addFragment(f.payload, f.flags);
-  }
-
-  private addFragment(fragment: Buffer, flags: number): void {
-    const block = this.block!;
-    block.parts.push(fragment);
-    block.bytes += fragment.length;
-    if (block.bytes > MAX_HEADER_BLOCK) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, `header block over ${MAX_HEADER_BLOCK} bytes`);
-    if (!(flags & Flag.END_HEADERS)) return;
-    this.block = null;
-    // Decoded even for a stream we closed: the HPACK table must follow every block.
-    const fields = this.decoder.decode(Buffer.concat(block.parts));
-    const s = this.streamFor({ type: FrameType.HEADERS, flags, streamId: block.streamId, payload: fragment });
+  private onHeaderBlock(block: HeaderBlock): void {
+    // Decoded even for a stream we closed (the HPACK table must follow every block), then dropped.
+    const s = this.streamFor(block.streamId, 'HEADERS');
     if (!s) return;
-    s.handler.headers(fields, block.endStream);
+    s.handler.headers(block.fields, block.endStream);
     if (block.endStream) this.remoteEnd(s);
   }
 
@@ -314,7 +267,7 @@ export class H2Session implements StreamOwner {
 
   private onReset(f: Frame): void {
     if (f.payload.length !== 4) throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, 'RST_STREAM frame not 4 bytes long');
-    const s = this.streamFor(f);
+    const s = this.streamFor(f.streamId, 'RST_STREAM');
     if (s) this.closeStream(s, { reset: f.payload.readUInt32BE(0) });
   }
 
@@ -324,37 +277,17 @@ export class H2Session implements StreamOwner {
       if (f.payload.length !== 0) throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, 'SETTINGS ACK with a payload');
       return;
     }
-    if (f.payload.length % 6 !== 0) throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, 'SETTINGS length not a multiple of 6');
+    const change = this.peer.apply(f.payload);
     this.gotSettings = true;
-    for (let off = 0; off < f.payload.length; off += 6) this.applySetting(f.payload.readUInt16BE(off), f.payload.readUInt32BE(off + 2));
+    if (change.headerTableSize) this.encoder.tableSizeChanged();
+    // A new initial window applies to the open streams' windows too, which may go negative (§6.9.2).
+    for (const s of this.streams.values()) {
+      s.sendWindow += change.windowDelta;
+      if (s.sendWindow > MAX_WINDOW) throw new ConnectionError(ErrorCode.FLOW_CONTROL_ERROR, `stream ${s.id} window over 2^31-1`);
+    }
     this.send(encodeFrame(FrameType.SETTINGS, Flag.ACK, 0));
     this.openQueued();
     for (const s of this.streams.values()) this.flushStream(s);
-  }
-
-  private applySetting(id: number, value: number): void {
-    switch (id) {
-      case Setting.HEADER_TABLE_SIZE: return this.encoder.tableSizeChanged();
-      case Setting.ENABLE_PUSH:
-        if (value > 1) throw protocolError(`ENABLE_PUSH ${value}`);
-        return;
-      case Setting.MAX_CONCURRENT_STREAMS: return void (this.peerMaxStreams = value);
-      case Setting.INITIAL_WINDOW_SIZE: {
-        if (value > MAX_WINDOW) throw new ConnectionError(ErrorCode.FLOW_CONTROL_ERROR, `INITIAL_WINDOW_SIZE ${value}`);
-        // The change applies to the open streams' windows too, which may go negative (§6.9.2).
-        const delta = value - this.peerInitialWindow;
-        this.peerInitialWindow = value;
-        for (const s of this.streams.values()) {
-          s.sendWindow += delta;
-          if (s.sendWindow > MAX_WINDOW) throw new ConnectionError(ErrorCode.FLOW_CONTROL_ERROR, `stream ${s.id} window over 2^31-1`);
-        }
-        return;
-      }
-      case Setting.MAX_FRAME_SIZE:
-        if (value < DEFAULT_MAX_FRAME_SIZE || value > 0xff_ffff) throw protocolError(`MAX_FRAME_SIZE ${value}`);
-        return void (this.peerMaxFrameSize = value);
-      default: // Unknown settings are ignored (§6.5.2).
-    }
   }
 
   private onPing(f: Frame): void {
@@ -389,7 +322,7 @@ export class H2Session implements StreamOwner {
       for (const s of this.streams.values()) this.flushStream(s);
       return;
     }
-    const s = this.streamFor(f);
+    const s = this.streamFor(f.streamId, 'WINDOW_UPDATE');
     if (!s) return;
     if (inc === 0) return this.resetStream(s, ErrorCode.PROTOCOL_ERROR);
     s.sendWindow += inc;

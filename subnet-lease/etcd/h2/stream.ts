@@ -1,5 +1,6 @@
 // One HTTP/2 stream as the session keeps it: what we still have to send (held back by flow control or
 // by the peer's stream limit), the windows, and which side has ended. The session drives it.
+import { ReceiveWindow, STREAM_WINDOW } from './flow.js';
 import type { HeaderField } from './hpack.js';
 
 /** How a stream ended: normally (neither field), reset by the server, or with its connection. */
@@ -27,9 +28,7 @@ export class H2Stream {
   /** 0 until the HEADERS go out (queued behind the peer's MAX_CONCURRENT_STREAMS). */
   id = 0;
   sendWindow = 0;
-  recvWindow = 0;
-  /** Bytes received and handed on but not yet given back with WINDOW_UPDATE. */
-  recvUnacked = 0;
+  readonly recv = new ReceiveWindow(STREAM_WINDOW);
   readonly out: Buffer[] = [];
   outBytes = 0;
   /** end() was called: END_STREAM follows the queued data. */

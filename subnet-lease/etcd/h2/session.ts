@@ -19,14 +19,14 @@ import type { HeaderField } from './hpack.js';
 import { H2Stream } from './stream.js';
 import type { StreamEnd, StreamHandler, StreamOwner } from './stream.js';
 
-
 export class H2Session implements StreamOwner {
   private readonly reader = new FrameReader();
   private readonly headerBlocks = new HeaderBlockReader();
   private readonly encoder = new HpackEncoder();
   private readonly streams = new Map<number, H2Stream>();
   private readonly queued: H2Stream[] = [];
-  private readonly pings = new Map<string, Array<() => void>>();
+  /** Our PINGs waiting for their ACK, by payload. */
+  private readonly pings = new Map<string, () => void>();
   private nextStreamId = 1;
   private pingCount = 0;
   private gotSettings = false;
@@ -79,7 +79,7 @@ export class H2Session implements StreamOwner {
     payload.writeUInt32BE(++this.pingCount, 4);
     const key = payload.toString('hex');
     return new Promise((resolve) => {
-      this.pings.set(key, [...(this.pings.get(key) ?? []), resolve]);
+      this.pings.set(key, resolve);
       this.send(encodeFrame(FrameType.PING, 0, 0, payload));
     });
   }
@@ -174,7 +174,7 @@ export class H2Session implements StreamOwner {
     this.socket.destroy();
     // Deferred: destroy() may run while a caller is still attaching its listeners to a call it just made.
     for (const s of [...this.queued, ...this.streams.values()]) this.closeStream(s, { error: why }, true);
-    for (const waiting of this.pings.values()) for (const resolve of waiting) resolve();
+    for (const resolve of this.pings.values()) resolve();
     this.pings.clear();
   }
 
@@ -295,9 +295,8 @@ export class H2Session implements StreamOwner {
     if (f.payload.length !== 8) throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, 'PING frame not 8 bytes long');
     if (!(f.flags & Flag.ACK)) return this.send(encodeFrame(FrameType.PING, Flag.ACK, 0, f.payload));
     const key = f.payload.toString('hex');
-    const waiting = this.pings.get(key) ?? [];
+    this.pings.get(key)?.();
     this.pings.delete(key);
-    for (const resolve of waiting) resolve();
   }
 
   private onGoaway(f: Frame): void {

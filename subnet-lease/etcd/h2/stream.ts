@@ -3,9 +3,9 @@
 import { ReceiveWindow, STREAM_WINDOW } from './flow.js';
 import type { HeaderField } from './hpack.js';
 
-/** How a stream ended: normally (neither field), reset by the server, or with its connection. */
+/** How a stream ended: normally (neither field), reset, or with its connection. */
 export interface StreamEnd {
-  /** The server's RST_STREAM code. */
+  /** The RST_STREAM code: the server's, or CANCEL after cancel(). */
   reset?: number;
   /** Why the connection failed or the server refused the stream (GOAWAY), as the text of the error. */
   error?: string;
@@ -18,7 +18,7 @@ export interface StreamHandler {
   close(end: StreamEnd): void;
 }
 
-/** The session's side of a stream; the user holds it as a `H2Stream` and calls write/end/cancel. */
+/** What a stream needs of its session: to send what write() and end() queued, and to reset it. */
 export interface StreamOwner {
   flushStream(s: H2Stream): void;
   cancelStream(s: H2Stream): void;

@@ -28,7 +28,6 @@ export const enum Flag {
 export const enum ErrorCode {
   NO_ERROR = 0x0,
   PROTOCOL_ERROR = 0x1,
-  INTERNAL_ERROR = 0x2,
   FLOW_CONTROL_ERROR = 0x3,
   FRAME_SIZE_ERROR = 0x6,
   REFUSED_STREAM = 0x7,
@@ -48,7 +47,6 @@ export function errorCodeName(code: number): string {
 }
 
 export const enum Setting {
-  HEADER_TABLE_SIZE = 0x1,
   ENABLE_PUSH = 0x2,
   MAX_CONCURRENT_STREAMS = 0x3,
   INITIAL_WINDOW_SIZE = 0x4,

@@ -164,14 +164,13 @@ function writeInt(out: number[], value: number, prefixBits: number, first: numbe
   out.push(value);
 }
 
-/** Encodes our request headers; stateless but for the one-time table size announcement. */
+/**
+ * Encodes our request headers; stateless but for the table size announcement. The first block sets our
+ * dynamic table to 0 bytes, which no SETTINGS_HEADER_TABLE_SIZE the peer sends later can be below, so no
+ * later size update is ever due (§4.2).
+ */
 export class HpackEncoder {
   private announceTableSize = true;
-
-  /** The peer changed SETTINGS_HEADER_TABLE_SIZE: the next block says again that we use none of it. */
-  tableSizeChanged(): void {
-    this.announceTableSize = true;
-  }
 
   encode(fields: readonly HeaderField[]): Buffer {
     const parts: Buffer[] = [];

@@ -5,8 +5,6 @@ import { ConnectionError, DEFAULT_MAX_FRAME_SIZE, DEFAULT_WINDOW, ErrorCode, MAX
 export interface SettingsChange {
   /** Added to every open stream's send window (the initial window changed; may be negative). */
   windowDelta: number;
-  /** HEADER_TABLE_SIZE came: the encoder announces its table size again. */
-  headerTableSize: boolean;
 }
 
 export class PeerSettings {
@@ -17,16 +15,14 @@ export class PeerSettings {
   /** Applies a SETTINGS payload (not an ACK); throws ConnectionError on a malformed frame or value. */
   apply(payload: Buffer): SettingsChange {
     if (payload.length % 6 !== 0) throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, 'SETTINGS length not a multiple of 6');
-    const change: SettingsChange = { windowDelta: 0, headerTableSize: false };
+    const change: SettingsChange = { windowDelta: 0 };
     for (let off = 0; off < payload.length; off += 6) this.one(payload.readUInt16BE(off), payload.readUInt32BE(off + 2), change);
     return change;
   }
 
   private one(id: number, value: number, change: SettingsChange): void {
     switch (id) {
-      case Setting.HEADER_TABLE_SIZE:
-        change.headerTableSize = true;
-        return;
+      // HEADER_TABLE_SIZE needs nothing: our encoder's table is 0 bytes (hpack.ts).
       case Setting.ENABLE_PUSH:
         if (value > 1) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, `ENABLE_PUSH ${value}`);
         return;

@@ -279,7 +279,6 @@ export class H2Session implements StreamOwner {
     }
     const change = this.peer.apply(f.payload);
     this.gotSettings = true;
-    if (change.headerTableSize) this.encoder.tableSizeChanged();
     // A new initial window applies to the open streams' windows too, which may go negative (§6.9.2).
     for (const s of this.streams.values()) {
       s.sendWindow += change.windowDelta;

@@ -164,6 +164,16 @@ describe('HTTP/2 client against node:http2', () => {
     });
   }
 
+  it('follows a server that lowers HEADER_TABLE_SIZE to 0 mid-connection (our first block set our table to 0 bytes)', async () => {
+    p = await peer({}, (stream, headers) => {
+      if (headers[':path'] === '/warm-up') stream.session!.settings({ headerTableSize: 0 });
+      reply(stream, [Buffer.from('ok')]);
+    });
+    await p.channel.unary('/warm-up', Buffer.alloc(0), {}, 3000);
+    await sleep(50);
+    for (let i = 0; i < 3; i++) expect((await p.channel.unary('/x', Buffer.alloc(0), { n: String(i) }, 3000)).toString()).to.equal('ok');
+  });
+
   it('answers the server\'s PING', async () => {
     p = await peer({}, (stream) => {
       const payload = Buffer.from('8 bytes!');

@@ -1,10 +1,15 @@
-// gRPC over node:http2, as much as an etcd client needs: one HTTP/2 connection per member, unary calls
-// with a deadline, and bidirectional streams. Messages are framed as grpc-frame.ts says; the call's
-// outcome is the grpc-status trailer (or header, for a trailers-only answer). Failures are GrpcError with the status code (errors.ts names them).
-import http2 from 'node:http2';
+// gRPC over our HTTP/2 client (h2/), as much as an etcd client needs: one HTTP/2 connection per member,
+// unary calls with a deadline, and bidirectional streams. Messages are framed as grpc-frame.ts says; the
+// call's outcome is the grpc-status trailer (or header, for a trailers-only answer). Failures are
+// GrpcError with the status code (errors.ts names them).
 import { EventEmitter } from 'node:events';
 import { GrpcError, Status, grpcError } from './errors.js';
 import { FrameDecoder, frame } from './grpc-frame.js';
+import { connectSocket } from './h2/connect.js';
+import { ErrorCode } from './h2/frames.js';
+import type { HeaderField } from './h2/hpack.js';
+import { H2Session } from './h2/session.js';
+import type { H2Stream, StreamEnd, StreamHandler } from './h2/stream.js';
 
 export interface TlsFiles {
   /** PEM; absent: the system's roots. */
@@ -17,7 +22,7 @@ export interface TlsFiles {
 export const DEFAULT_PING_TIMEOUT_MS = 3000;
 
 /** The call's status from the grpc-status / grpc-message fields; null when there is none. */
-function statusOf(headers: http2.IncomingHttpHeaders): GrpcError | null | 'ok' {
+function statusOf(headers: Record<string, string>): GrpcError | null | 'ok' {
   const raw = headers['grpc-status'];
   if (raw === undefined) return null;
   const code = Number(raw);
@@ -26,8 +31,8 @@ function statusOf(headers: http2.IncomingHttpHeaders): GrpcError | null | 'ok' {
 }
 
 /** grpc-message is percent-encoded; a malformed one is shown as it came rather than lost. */
-function grpcMessage(raw: string | string[] | undefined): string {
-  const text = Array.isArray(raw) ? raw.join(',') : (raw ?? '');
+function grpcMessage(raw: string | undefined): string {
+  const text = raw ?? '';
   try {
     return decodeURIComponent(text);
   } catch {
@@ -39,40 +44,53 @@ function grpcMessage(raw: string | string[] | undefined): string {
  * One bidirectional call. Emits 'data' (a message), then exactly one of 'error' (GrpcError; CANCELLED
  * after cancel()) or 'end' (status OK). write() after the end is ignored.
  */
-export class GrpcCall extends EventEmitter {
+export class GrpcCall extends EventEmitter implements StreamHandler {
   private readonly decoder = new FrameDecoder();
+  private readonly stream: H2Stream;
   private status: GrpcError | null | 'ok' = null;
+  private gotResponse = false;
   private finished = false;
 
-  constructor(private readonly req: http2.ClientHttp2Stream) {
+  /** `open` starts the HTTP/2 stream with this call as its handler; `onClose` runs when the stream is over. */
+  constructor(open: (handler: StreamHandler) => H2Stream, private readonly onClose: () => void) {
     super();
-    req.on('response', (headers) => {
-      const code = headers[':status'];
-      if (code !== 200) this.status = new GrpcError(httpStatusToGrpc(Number(code)), `HTTP status ${code}`);
-      this.status = statusOf(headers) ?? this.status; // trailers-only answer
-    });
-    req.on('trailers', (trailers) => (this.status = statusOf(trailers) ?? this.status));
-    req.on('data', (chunk: Buffer) => {
-      try {
-        for (const m of this.decoder.push(chunk)) this.emit('data', m);
-      } catch (e) {
-        this.finish(e as GrpcError);
-        req.close(http2.constants.NGHTTP2_CANCEL);
-      }
-    });
-    // A status that already came (trailers, then a reset) says more than the stream error.
-    req.on('error', (e: Error) => this.finish(this.status instanceof GrpcError ? this.status : new GrpcError(Status.UNAVAILABLE, e.message)));
-    req.on('close', () => this.finish(this.closeStatus()));
+    this.stream = open(this);
   }
 
-  private closeStatus(): GrpcError | 'ok' {
+  headers(fields: HeaderField[]): void {
+    const headers = headerMap(fields);
+    if (this.gotResponse) {
+      this.status = statusOf(headers) ?? this.status;
+      return;
+    }
+    const code = headers[':status'] ?? '';
+    if (code.startsWith('1')) return; // informational: the response follows
+    this.gotResponse = true;
+    if (code !== '200') this.status = new GrpcError(httpStatusToGrpc(Number(code)), `HTTP status ${code}`);
+    this.status = statusOf(headers) ?? this.status; // trailers-only answer
+  }
+
+  data(chunk: Buffer): void {
+    try {
+      for (const m of this.decoder.push(chunk)) this.emit('data', m);
+    } catch (e) {
+      this.finish(e as GrpcError);
+      this.stream.cancel();
+    }
+  }
+
+  close(end: StreamEnd): void {
+    // A status that already came (trailers, then a reset) says more than the connection's failure.
+    if (end.error !== undefined) this.finish(this.status instanceof GrpcError ? this.status : new GrpcError(Status.UNAVAILABLE, end.error));
+    else this.finish(this.closeStatus(end.reset));
+    this.onClose();
+  }
+
+  private closeStatus(rst: number | undefined): GrpcError | 'ok' {
     if (this.status) return this.status;
-    const rst = this.req.rstCode ?? 0;
-    const session = this.req.session;
-    if (!session || session.destroyed || session.closed) return new GrpcError(Status.UNAVAILABLE, 'connection closed before the call ended');
-    if (rst === http2.constants.NGHTTP2_REFUSED_STREAM) return new GrpcError(Status.UNAVAILABLE, 'stream refused by the server');
-    if (rst === http2.constants.NGHTTP2_CANCEL) return new GrpcError(Status.CANCELLED, 'call cancelled');
-    if (rst !== 0) return new GrpcError(Status.INTERNAL, `stream reset with code ${rst}`);
+    if (rst === ErrorCode.REFUSED_STREAM) return new GrpcError(Status.UNAVAILABLE, 'stream refused by the server');
+    if (rst === ErrorCode.CANCEL) return new GrpcError(Status.CANCELLED, 'call cancelled');
+    if (rst !== undefined && rst !== ErrorCode.NO_ERROR) return new GrpcError(Status.INTERNAL, `stream reset with code ${rst}`);
     return new GrpcError(Status.UNAVAILABLE, 'connection closed before the call ended');
   }
 
@@ -84,20 +102,26 @@ export class GrpcCall extends EventEmitter {
   }
 
   write(message: Buffer): void {
-    if (this.finished || this.req.destroyed || this.req.writableEnded) return;
-    this.req.write(frame(message));
+    if (!this.finished) this.stream.write(frame(message));
   }
 
   /** Half-closes: no more messages from us. */
   end(): void {
-    if (!this.req.destroyed && !this.req.writableEnded) this.req.end();
+    this.stream.end();
   }
 
   /** Ends the call at once (RST_STREAM CANCEL); 'error' with CANCELLED follows unless it had ended. Safe to call twice. */
   cancel(): void {
     this.finish(new GrpcError(Status.CANCELLED, 'call cancelled'));
-    if (!this.req.destroyed) this.req.close(http2.constants.NGHTTP2_CANCEL);
+    this.stream.cancel();
   }
+}
+
+/** Header fields by name; a repeated field's values joined with commas. */
+function headerMap(fields: HeaderField[]): Record<string, string> {
+  const map: Record<string, string> = {};
+  for (const [name, value] of fields) map[name] = name in map ? `${map[name]},${value}` : value;
+  return map;
 }
 
 function httpStatusToGrpc(http: number): Status {
@@ -115,10 +139,11 @@ function httpStatusToGrpc(http: number): Status {
  * TLS when `tls` is given (whatever the URL's scheme, as grpc-js does with explicit credentials).
  */
 export class GrpcChannel {
-  private session: http2.ClientHttp2Session | null = null;
-  private readonly active = new WeakMap<http2.ClientHttp2Session, number>();
-  private readonly pings = new WeakMap<http2.ClientHttp2Session, Promise<boolean>>();
+  private session: H2Session | null = null;
+  private readonly active = new WeakMap<H2Session, number>();
+  private readonly pings = new WeakMap<H2Session, Promise<boolean>>();
   private closed = false;
+  private readonly url: URL;
   readonly authority: string;
 
   constructor(
@@ -127,49 +152,47 @@ export class GrpcChannel {
     /** How long a member may take to answer a PING during a unary call before the call gives up on it. */
     private readonly pingTimeoutMs = DEFAULT_PING_TIMEOUT_MS,
   ) {
-    const url = new URL(endpoint.includes('://') ? endpoint : `http://${endpoint}`);
-    this.authority = `${tls ? 'https' : 'http'}://${url.host}`;
+    this.url = new URL(endpoint.includes('://') ? endpoint : `http://${endpoint}`);
+    this.authority = `${tls ? 'https' : 'http'}://${this.url.host}`;
   }
 
-  private connect(): http2.ClientHttp2Session {
+  private connect(): H2Session {
     if (this.closed) throw new GrpcError(Status.CANCELLED, 'channel closed');
-    if (this.session && !this.session.closed && !this.session.destroyed) return this.session;
-    const session = http2.connect(this.authority, this.tls ? { ...this.tls } : {});
-    // Errors reach each stream too; the session-level event must have a listener or it would throw.
-    session.on('error', () => {});
-    session.on('goaway', () => this.drop(session));
-    session.on('close', () => this.drop(session));
-    // An idle connection must not keep the process alive (streams ref it while they run).
+    if (this.session?.usable) return this.session;
+    const scheme = this.tls ? 'https' : 'http';
+    const session: H2Session = new H2Session(connectSocket(this.url, this.tls), { scheme, authority: this.url.host }, () => this.drop(session));
+    // An idle connection must not keep the process alive (calls ref it while they run).
     session.unref();
     this.session = session;
     return session;
   }
 
-  private drop(session: http2.ClientHttp2Session): void {
+  private drop(session: H2Session): void {
     if (this.session === session) this.session = null;
   }
 
   /** Starts a call on `path` (`/etcdserverpb.KV/Range`) with `metadata` as headers. */
   call(path: string, metadata: Record<string, string>): GrpcCall {
     const session = this.connect();
-    let req: http2.ClientHttp2Stream;
+    const fields: HeaderField[] = [['content-type', 'application/grpc'], ['te', 'trailers'], ...Object.entries(metadata)];
+    // The connection holds the process alive only while a call runs on it.
+    const release = (): void => {
+      const left = (this.active.get(session) ?? 1) - 1;
+      if (left > 0) return void this.active.set(session, left);
+      this.active.delete(session);
+      session.unref();
+    };
+    let call: GrpcCall;
     try {
-      req = session.request({ ':method': 'POST', ':path': path, 'content-type': 'application/grpc', te: 'trailers', ...metadata });
+      call = new GrpcCall((handler) => session.request('POST', path, fields, handler), release);
     } catch (e) {
       // A connection that is going away refuses new streams: the next call opens another.
       this.reset();
       throw new GrpcError(Status.UNAVAILABLE, (e as Error).message);
     }
-    // The connection holds the process alive only while a call runs on it.
     if (this.active.get(session) === undefined) session.ref();
     this.active.set(session, (this.active.get(session) ?? 0) + 1);
-    req.on('close', () => {
-      const left = (this.active.get(session) ?? 1) - 1;
-      if (left > 0) return void this.active.set(session, left);
-      this.active.delete(session);
-      if (!session.destroyed) session.unref();
-    });
-    return new GrpcCall(req);
+    return call;
   }
 
   /** One request, one response, within `timeoutMs` (connecting included); GrpcError otherwise. */
@@ -231,19 +254,10 @@ export class GrpcChannel {
     pending = new Promise<boolean>((resolve) => {
       const timer = setTimeout(() => resolve(false), this.pingTimeoutMs);
       // A failed ping is the connection failing: the call reports that itself, with the reason.
-      const done = (): void => {
+      void session.ping().then(() => {
         clearTimeout(timer);
         resolve(true);
-      };
-      const send = (): void => {
-        try {
-          if (!session.ping(done)) done();
-        } catch {
-          done();
-        }
-      };
-      if (session.connecting) session.once('connect', send);
-      else send();
+      });
     });
     this.pings.set(session, pending);
     void pending.then(() => this.pings.delete(session));

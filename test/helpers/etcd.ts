@@ -6,6 +6,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'n
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { makeTestCerts, type TestCerts } from './tls.js';
 
 export interface EtcdTLSOptions {
   certFile: string;
@@ -249,4 +250,32 @@ export function useEtcd(o: EtcdOptions | (() => EtcdOptions) = {}): () => EtcdIn
     if (!etcd) throw new Error('etcd is not running (used outside the describe that called useEtcd?)');
     return etcd;
   };
+}
+
+/**
+ * useEtcd with TLS and client-certificate auth: an openssl-made CA and certificates in a temp folder made
+ * in a `before` hook (a filtered-out suite leaves no folder behind) and removed in `after`.
+ */
+export function useTlsEtcd(): { etcd: () => EtcdInstance; certs: () => TestCerts } {
+  let dir: string | undefined;
+  let certs: TestCerts | undefined;
+  before(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'flannel-ts-certs-'));
+    certs = makeTestCerts(dir);
+  });
+  const getCerts = (): TestCerts => {
+    if (!certs) throw new Error('no test certificates (used outside the describe that called useTlsEtcd?)');
+    return certs;
+  };
+  const etcd = useEtcd(() => {
+    const c = getCerts();
+    return {
+      tls: {
+        certFile: c.serverCertFile, keyFile: c.serverKeyFile, caFile: c.caFile, clientCertAuth: true,
+        clientCertFile: c.clientCertFile, clientKeyFile: c.clientKeyFile,
+      },
+    };
+  });
+  after(() => dir && rmSync(dir, { recursive: true, force: true }));
+  return { etcd, certs: getCerts };
 }

@@ -3,13 +3,8 @@
 // it loads node:tls, still not node:http2.
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { useEtcd } from '../../helpers/etcd.js';
-import { makeTestCerts } from '../../helpers/tls.js';
-import type { TestCerts } from '../../helpers/tls.js';
+import { useEtcd, useTlsEtcd } from '../../helpers/etcd.js';
 
 const dist = (rel: string): string => pathToFileURL(fileURLToPath(new URL(rel, import.meta.url))).href;
 
@@ -41,23 +36,11 @@ describe('etcd client module footprint @etcd', () => {
 
 describe('etcd client module footprint over TLS @etcd', function () {
   this.timeout(30_000);
-  let dir: string;
-  let certs: TestCerts;
-  before(() => {
-    dir = mkdtempSync(path.join(os.tmpdir(), 'flannel-ts-certs-'));
-    certs = makeTestCerts(dir);
-  });
-  const etcd = useEtcd(() => ({
-    tls: {
-      certFile: certs.serverCertFile, keyFile: certs.serverKeyFile, caFile: certs.caFile, clientCertAuth: true,
-      clientCertFile: certs.clientCertFile, clientKeyFile: certs.clientKeyFile,
-    },
-  }));
-  after(() => dir && rmSync(dir, { recursive: true, force: true }));
+  const { etcd, certs } = useTlsEtcd();
 
   it('loads node:tls once TLS is configured, and still not node:http2', async () => {
     const { before, leases, after } = await modulesLoaded({
-      endpoints: [etcd().endpoint], caFile: certs.caFile, keyFile: certs.clientKeyFile, certFile: certs.clientCertFile,
+      endpoints: [etcd().endpoint], caFile: certs().caFile, keyFile: certs().clientKeyFile, certFile: certs().clientCertFile,
     });
     expect([before, leases]).to.deep.equal([[], 0]);
     expect(after).to.include('NativeModule tls');

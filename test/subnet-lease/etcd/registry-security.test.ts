@@ -1,15 +1,12 @@
 // TLS with client certificates (an openssl-made CA, etcd with --client-cert-auth) and password auth,
 // with the password absent from every log line and error message.
 import { expect } from 'chai';
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { EtcdRegistry } from '../../../subnet-lease/etcd/registry.js';
 import { LeaseStoreError, isRetryable } from '../../../subnet-lease/store.js';
-import { useEtcd } from '../../helpers/etcd.js';
+import { useEtcd, useTlsEtcd } from '../../helpers/etcd.js';
 import { RecordingLogger } from '../../helpers/recording-logger.js';
 import { TcpProxy } from '../../helpers/tcp-proxy.js';
-import { makeTestCerts } from '../../helpers/tls.js';
 import type { TestCerts } from '../../helpers/tls.js';
 import { DAY, JSON_A, JSON_B, attrsA, net, rejection } from '../registry-fixtures.js';
 import { WatchProbe } from '../watch-probe.js';
@@ -18,26 +15,13 @@ const signal = new AbortController().signal;
 
 describe('EtcdRegistry over TLS with client certificates @etcd', function () {
   this.timeout(30_000);
-  let dir: string;
-  let certs: TestCerts;
-  // Made in a hook, not at load time, so a filtered-out suite leaves no folder behind.
-  before(() => {
-    dir = mkdtempSync(path.join(os.tmpdir(), 'flannel-ts-certs-'));
-    certs = makeTestCerts(dir);
-  });
-  const etcd = useEtcd(() => ({
-    tls: {
-      certFile: certs.serverCertFile, keyFile: certs.serverKeyFile, caFile: certs.caFile, clientCertAuth: true,
-      clientCertFile: certs.clientCertFile, clientKeyFile: certs.clientKeyFile,
-    },
-  }));
-  after(() => dir && rmSync(dir, { recursive: true, force: true }));
+  const { etcd, certs } = useTlsEtcd();
   const registryWith = (files: { keyFile?: string; certFile?: string; caFile?: string }, logs = new RecordingLogger()) =>
     new EtcdRegistry({ endpoints: [etcd().endpoint], logger: logs, dialTimeoutMs: 2000, ...files });
 
   it('writes and watches with the client certificate, without the plaintext warning', async () => {
     const logs = new RecordingLogger();
-    const registry = registryWith({ keyFile: certs.clientKeyFile, certFile: certs.clientCertFile, caFile: certs.caFile }, logs);
+    const registry = registryWith({ keyFile: certs().clientKeyFile, certFile: certs().clientCertFile, caFile: certs().caFile }, logs);
     const probe = new WatchProbe(registry);
     try {
       expect(etcd().endpoint).to.match(/^https:/);
@@ -58,7 +42,7 @@ describe('EtcdRegistry over TLS with client certificates @etcd', function () {
     ['with a certificate from another CA', (c: TestCerts) => ({ keyFile: c.strangerKeyFile, certFile: c.strangerCertFile, caFile: c.caFile })],
   ] as const) {
     it(`is refused ${name}`, async () => {
-      const registry = registryWith(files(certs));
+      const registry = registryWith(files(certs()));
       try {
         const err = await rejection(registry.getSubnets(signal));
         expect(err).to.be.instanceOf(LeaseStoreError);
@@ -70,7 +54,7 @@ describe('EtcdRegistry over TLS with client certificates @etcd', function () {
   }
 
   it('names a TLS file it cannot read', () => {
-    expect(() => registryWith({ keyFile: path.join(dir, 'missing.key'), certFile: certs.clientCertFile }))
+    expect(() => registryWith({ keyFile: path.join(path.dirname(certs().caFile), 'missing.key'), certFile: certs().clientCertFile }))
       .to.throw(LeaseStoreError, /key file .*missing\.key/);
   });
 });

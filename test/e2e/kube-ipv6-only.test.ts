@@ -4,37 +4,20 @@
 // the RBAC rules of kube-flannel.yml; pods come from the manifest's conflist through our CNI plugin and
 // Debian's bridge + host-local + portmap.
 import { expect } from 'chai';
-import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
-import { parseAllDocuments } from 'yaml';
-import { cniAdd, flannelCniPath, type ConfList, type CniRunOptions } from '../helpers/cni.js';
-import { RemoteFakeApi } from '../helpers/fake-apiserver-remote.js';
+import { join } from 'node:path';
+import { flannelCniPath, type ConfList, type CniRunOptions } from '../helpers/cni.js';
+import type { RemoteFakeApi } from '../helpers/fake-apiserver-remote.js';
 import { FlanneldProcess, until } from '../helpers/flanneld.js';
+import { PREFIX, TOKEN, addPod, annotations, manifest, startFakeApi } from '../helpers/kube-e2e.js';
 import { TestBed, removeNamespaces } from '../helpers/netns.js';
 import { kubeconfigText, nodeObject } from '../subnet-lease/kube/harness.js';
 
-const run = promisify(execFile);
-const TOKEN = 'flannel-sa-token';
-const ADMIN = 'admin-token';
-const PREFIX = 'flannel.alpha.coreos.com/';
 const SWITCH6 = 'fd00:198:18::fe';
 const NETWORK6 = 'fd00:10:244::/56';
 const HOSTS = [1, 2, 3] as const;
 const netConf = (backend: string): string => JSON.stringify({ EnableIPv4: false, EnableIPv6: true, IPv6Network: NETWORK6, Backend: { Type: backend } });
-
-type Obj = Record<string, unknown>;
-
-async function manifest(): Promise<{ rules: unknown[]; conflist: ConfList }> {
-  const docs = parseAllDocuments(await readFile(resolve('kube-flannel.yml'), 'utf8')).map((d) => d.toJSON() as Obj);
-  const role = docs.find((d) => d.kind === 'ClusterRole')!;
-  const data = docs.find((d) => d.kind === 'ConfigMap')!.data as Record<string, string>;
-  return { rules: role.rules as unknown[], conflist: JSON.parse(data['cni-conf.json']!) as ConfList };
-}
-
-const annotations = (node: Obj): Record<string, string> => (node.metadata as { annotations: Record<string, string> }).annotations;
 
 for (const backend of ['vxlan', 'host-gw'] as const) describe(`kube mode, IPv6-only: flanneld --kube-subnet-mgr with v6 podCIDRs, ${backend}, CNI chain @netns`, function () {
   const vxlan = backend === 'vxlan';
@@ -65,35 +48,14 @@ for (const backend of ['vxlan', 'host-gw'] as const) describe(`kube mode, IPv6-o
     await writeFile(join(tmp, 'net-conf.json'), netConf(backend));
     await writeFile(join(tmp, 'kubeconfig'), kubeconfigText(`http://[${SWITCH6}]:6443`, TOKEN));
     cniPath = await flannelCniPath(tmp);
-    const socket = join(tmp, 'api.sock');
-    const child = bed.spawn(bed.sw, [
-      process.execPath,
-      resolve('dist/test/helpers/fake-apiserver-main.js'),
-      `--host=${SWITCH6}`,
-      '--port=6443',
-      `--token=${TOKEN}`,
-      `--admin-token=${ADMIN}`,
-      `--socket=${socket}`,
-      `--rules=${JSON.stringify(m.rules)}`,
-    ]);
-    let out = '';
-    child.stdout?.on('data', (b: Buffer) => (out += b.toString()));
-    child.stderr?.on('data', (b: Buffer) => (out += b.toString()));
-    await until(`the fake API server to listen (${out})`, () => out.includes('listening '), 15_000);
-    api = new RemoteFakeApi(socket, ADMIN);
+    api = await startFakeApi(bed, tmp, m.rules, SWITCH6);
     for (const i of HOSTS) await api.createNode(nodeObject(`node${i}`, [`fd00:10:244:${i}::/64`]));
     for (const i of HOSTS) {
       const args = ['--kube-subnet-mgr', `--kubeconfig-file=${join(tmp, 'kubeconfig')}`, `--net-config-path=${join(tmp, 'net-conf.json')}`];
       daemons.set(i, new FlanneldProcess(bed, i, join(nodeRoot(i), 'run/flannel/subnet.env'), args, { NODE_NAME: `node${i}` }, { etcd: false }));
     }
     for (const i of HOSTS) await daemons.get(i)!.waitForSubnetEnv();
-    for (const i of HOSTS) {
-      await run('ip', ['netns', 'add', pod(i)]);
-      await bed.ip(pod(i), 'link', 'set', 'lo', 'up');
-      const result = (await cniAdd(conflist, cniOpts(i))) as { ips: Array<{ address: string }> };
-      expect(result.ips, `pod ${i} addresses`).to.have.length(1);
-      podIP.set(i, result.ips[0]!.address.split('/')[0]!);
-    }
+    for (const i of HOSTS) podIP.set(i, await addPod(conflist, cniOpts(i), bed));
   });
 
   after(async function () {

@@ -10,65 +10,17 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { parseAllDocuments } from 'yaml';
-import { cniAdd, flannelCniPath, type ConfList, type CniRunOptions } from '../helpers/cni.js';
-import { RemoteFakeApi } from '../helpers/fake-apiserver-remote.js';
+import { flannelCniPath, type CniRunOptions } from '../helpers/cni.js';
+import type { RemoteFakeApi } from '../helpers/fake-apiserver-remote.js';
 import { FlanneldProcess, SWITCH_ADDR, statusOf, until } from '../helpers/flanneld.js';
-
-/** Each host's health server (/status), inside its own namespace. */
-const HEALTHZ_PORT = 18496;
+import { PREFIX, TOKEN, addPod, annotations, manifest, startFakeApi, type Manifest, type Obj } from '../helpers/kube-e2e.js';
 import { TestBed, removeNamespaces } from '../helpers/netns.js';
 import { kubeconfigText, nodeObject } from '../subnet-lease/kube/harness.js';
 
 const run = promisify(execFile);
-const TOKEN = 'flannel-sa-token';
-const ADMIN = 'admin-token';
-const PREFIX = 'flannel.alpha.coreos.com/';
+/** Each host's health server (/status), inside its own namespace. */
+const HEALTHZ_PORT = 18496;
 const HOSTS = [1, 2, 3] as const;
-
-type Obj = Record<string, unknown>;
-
-interface Manifest {
-  rules: unknown[];
-  conflist: ConfList;
-  netConf: string;
-}
-
-async function manifest(): Promise<Manifest> {
-  const docs = parseAllDocuments(await readFile(resolve('kube-flannel.yml'), 'utf8')).map((d) => d.toJSON() as Obj);
-  const role = docs.find((d) => d.kind === 'ClusterRole')!;
-  const data = docs.find((d) => d.kind === 'ConfigMap')!.data as Record<string, string>;
-  return { rules: role.rules as unknown[], conflist: JSON.parse(data['cni-conf.json']!) as ConfList, netConf: data['net-conf.json']! };
-}
-
-const annotations = (node: Obj): Record<string, string> => (node.metadata as { annotations: Record<string, string> }).annotations;
-
-/** The fake API server process in the switch namespace, granting TOKEN exactly `rules`. */
-async function startFakeApi(bed: TestBed, tmp: string, rules: unknown[]): Promise<RemoteFakeApi> {
-  const socket = join(tmp, 'api.sock');
-  const child = bed.spawn(bed.sw, [
-    process.execPath,
-    resolve('dist/test/helpers/fake-apiserver-main.js'),
-    `--host=${SWITCH_ADDR}`,
-    '--port=6443',
-    `--token=${TOKEN}`,
-    `--admin-token=${ADMIN}`,
-    `--socket=${socket}`,
-    `--rules=${JSON.stringify(rules)}`,
-  ]);
-  let out = '';
-  child.stdout?.on('data', (b: Buffer) => (out += b.toString()));
-  child.stderr?.on('data', (b: Buffer) => (out += b.toString()));
-  await until(`the fake API server to listen (${out})`, () => out.includes('listening '), 15_000);
-  return new RemoteFakeApi(socket, ADMIN);
-}
-
-/** A pod namespace attached through the conflist; resolves with its address. */
-async function addPod(conflist: ConfList, opts: CniRunOptions, bed: TestBed): Promise<string> {
-  await run('ip', ['netns', 'add', opts.netns]);
-  await bed.ip(opts.netns, 'link', 'set', 'lo', 'up');
-  const result = (await cniAdd(conflist, opts)) as { ips: Array<{ address: string }> };
-  return result.ips[0]!.address.split('/')[0]!;
-}
 
 describe('kube mode end to end: flanneld --kube-subnet-mgr, fake API server, CNI chain @netns', function () {
   this.timeout(120_000);

@@ -10,8 +10,7 @@ import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { cniAdd, flannelCniPath, type CniRunOptions } from '../helpers/cni.js';
+import { KUBE_FLANNEL_CONFLIST, attachPod, flannelCniPath, type CniRunOptions } from '../helpers/cni.js';
 import { startEtcd, type EtcdInstance } from '../helpers/etcd.js';
 import { TestBed, removeNamespaces } from '../helpers/netns.js';
 import { FLANNELD, FlanneldProcess, statusOf, until } from '../helpers/flanneld.js';
@@ -19,19 +18,9 @@ import { FLANNELD, FlanneldProcess, statusOf, until } from '../helpers/flanneld.
 /** Each host's health server (/status), inside its own namespace. */
 const HEALTHZ_PORT = 18495;
 
-const run = promisify(execFile);
 const SWITCH6 = 'fd00:198:18::fe';
 const NETWORK6 = 'fd00:10:244::/56';
 const HOSTS = [1, 2, 3] as const;
-
-export const V6_CONFLIST = {
-  name: 'cbr0',
-  cniVersion: '0.3.1',
-  plugins: [
-    { type: 'flannel', delegate: { hairpinMode: true, isDefaultGateway: true } },
-    { type: 'portmap', capabilities: { portMappings: true } },
-  ],
-};
 
 interface Case {
   backend: 'vxlan' | 'host-gw';
@@ -97,12 +86,7 @@ for (const c of CASES) {
         daemons.set(i, new FlanneldProcess(bed, i, join(nodeRoot(i), 'run/flannel/subnet.env'), args, {}, { etcd: false }));
       }
       for (const i of HOSTS) await daemons.get(i)!.waitForSubnetEnv();
-      for (const i of HOSTS) {
-        await run('ip', ['netns', 'add', pod(i)]);
-        await bed.ip(pod(i), 'link', 'set', 'lo', 'up');
-        const result = (await cniAdd(V6_CONFLIST, cniOpts(i))) as { ips: Array<{ address: string }> };
-        podIPs.set(i, result.ips.map((ip) => ip.address));
-      }
+      for (const i of HOSTS) podIPs.set(i, await attachPod(KUBE_FLANNEL_CONFLIST, cniOpts(i)));
     });
 
     after(async function () {

@@ -55,7 +55,7 @@ for (const backend of ['vxlan', 'host-gw'] as const) describe(`kube mode, IPv6-o
       daemons.set(i, new FlanneldProcess(bed, i, join(nodeRoot(i), 'run/flannel/subnet.env'), args, { NODE_NAME: `node${i}` }, { etcd: false }));
     }
     for (const i of HOSTS) await daemons.get(i)!.waitForSubnetEnv();
-    for (const i of HOSTS) podIP.set(i, await addPod(conflist, cniOpts(i), bed));
+    for (const i of HOSTS) podIP.set(i, await addPod(conflist, cniOpts(i)));
   });
 
   after(async function () {

@@ -62,7 +62,7 @@ describe('kube mode end to end: flanneld --kube-subnet-mgr, fake API server, CNI
     await api.createPod('kube-flannel', 'kube-flannel-ds-h3', 'node3');
     for (const i of HOSTS) startFlanneld(i);
     for (const i of HOSTS) await daemons.get(i)!.waitForSubnetEnv();
-    for (const i of HOSTS) podIP.set(i, await addPod(m.conflist, cniOpts(i), bed));
+    for (const i of HOSTS) podIP.set(i, await addPod(m.conflist, cniOpts(i)));
   });
 
   after(async function () {
@@ -251,7 +251,7 @@ describe('kube mode end to end: the flannel-ts image as a node @netns @image', f
       throw new Error(`${e.message}\n${await podman('logs', container).catch(() => '')}`);
     });
     await peer.waitForSubnetEnv();
-    for (const i of [1, 2]) podIP.set(i, await addPod(m.conflist, cniOpts(i), bed));
+    for (const i of [1, 2]) podIP.set(i, await addPod(m.conflist, cniOpts(i)));
   });
 
   after(async function () {

@@ -2,26 +2,14 @@
 // flanneld with the vxlan backend, and a pod per host attached through the unchanged kube-flannel
 // conflist (our flannel plugin -> Debian's bridge + host-local, then portmap).
 import { expect } from 'chai';
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { access, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { cniAdd, cniDel, flannelCniPath, CniPluginError, type CniRunOptions } from '../helpers/cni.js';
+import { KUBE_FLANNEL_CONFLIST, attachPod, cniAdd, cniDel, flannelCniPath, CniPluginError, type CniRunOptions } from '../helpers/cni.js';
 import { startEtcd, type EtcdInstance } from '../helpers/etcd.js';
 import { TestBed, removeNamespaces } from '../helpers/netns.js';
 import { FlanneldProcess, until } from '../helpers/flanneld.js';
-
-const run = promisify(execFile);
-
-const KUBE_FLANNEL_CONFLIST = {
-  name: 'cbr0',
-  cniVersion: '0.3.1',
-  plugins: [
-    { type: 'flannel', delegate: { hairpinMode: true, isDefaultGateway: true } },
-    { type: 'portmap', capabilities: { portMappings: true } },
-  ],
-};
 
 interface RemoteLease {
   subnet: string;
@@ -55,10 +43,7 @@ describe('vxlan overlay end to end: flanneld + CNI chain in namespaces @netns @e
   }
 
   async function addPod(i: number): Promise<void> {
-    await run('ip', ['netns', 'add', pod(i)]);
-    await bed.ip(pod(i), 'link', 'set', 'lo', 'up');
-    const result = (await cniAdd(KUBE_FLANNEL_CONFLIST, cniOpts(i))) as { ips: Array<{ address: string }> };
-    podIP.set(i, result.ips[0]!.address.split('/')[0]!);
+    podIP.set(i, (await attachPod(KUBE_FLANNEL_CONFLIST, cniOpts(i)))[0]!.split('/')[0]!);
   }
 
   const ping = (from: number, to: string, ...extra: string[]) =>

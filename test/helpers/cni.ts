@@ -12,6 +12,9 @@
 //   await cniDel(conflist, opts)                  DEL in reverse order; prevResult = the cached result
 //       for >= 0.4.0 (none for 0.3.1, as libcni); forgets the cached result
 //   await execPlugin(type, command, config, opts) one plugin, one command; resolves with its stdout
+//   const addrs = await attachPod(conflist, opts) makes the pod namespace opts.netns (loopback up) and
+//       ADDs it; resolves with its addresses as the result gives them (10.244.1.2/24)
+//   KUBE_FLANNEL_CONFLIST                         the conflist kube-flannel.yml installs (0.3.1, portmap)
 //   A plugin failure rejects with CniPluginError (plugin, command, code, msg, details, stderr).
 //
 // opts: { hostNetns, netns, containerId, ifName = 'eth0', cniPath, cniArgs?, capabilityArgs?,
@@ -25,7 +28,7 @@
 //              <nodeRoot>/var/lib/cni/networks/<name>) and hosts sharing this machine's filesystem
 //              do not share these files. Start that host's flanneld with
 //              --subnet-file=<nodeRoot>/run/flannel/subnet.env. /run/netns stays visible.
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdir, stat, symlink } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,6 +38,16 @@ export interface ConfList {
   cniVersion: string;
   plugins: Array<Record<string, unknown>>;
 }
+
+/** The conflist kube-flannel.yml's ConfigMap installs (cni-conf.json). */
+export const KUBE_FLANNEL_CONFLIST: ConfList = {
+  name: 'cbr0',
+  cniVersion: '0.3.1',
+  plugins: [
+    { type: 'flannel', delegate: { hairpinMode: true, isDefaultGateway: true } },
+    { type: 'portmap', capabilities: { portMappings: true } },
+  ],
+};
 
 export type CniCommand = 'ADD' | 'DEL' | 'CHECK' | 'STATUS' | 'GC';
 
@@ -220,4 +233,14 @@ function run(cmd: string, argv: string[], stdin: string, env: NodeJS.ProcessEnv,
     });
     child.stdin.end(stdin);
   });
+}
+
+/** Makes the pod namespace `opts.netns` (loopback up) and ADDs it; its addresses as the result gives them (with the prefix length). */
+export async function attachPod(conflist: ConfList | string, opts: CniRunOptions): Promise<string[]> {
+  const ip = (...args: string[]): Promise<void> =>
+    new Promise((resolveIp, reject) => execFile('ip', args, (err, _out, stderr) => (err ? reject(new Error(`ip ${args.join(' ')}: ${stderr || err.message}`)) : resolveIp())));
+  await ip('netns', 'add', opts.netns);
+  await ip('-n', opts.netns, 'link', 'set', 'lo', 'up');
+  const result = (await cniAdd(conflist, opts)) as { ips?: Array<{ address: string }> };
+  return (result.ips ?? []).map((x) => x.address);
 }

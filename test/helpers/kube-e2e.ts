@@ -1,17 +1,13 @@
 // What the kube-mode end-to-end suites share: kube-flannel.yml read as a cluster would apply it (the
 // ClusterRole's rules, the ConfigMap's conflist and net-conf.json), the fake API server started in the
 // switch namespace granting exactly those rules, and pods attached through the conflist.
-import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
 import { parseAllDocuments } from 'yaml';
-import { cniAdd, type CniRunOptions, type ConfList } from './cni.js';
+import { attachPod, type CniRunOptions, type ConfList } from './cni.js';
 import { RemoteFakeApi } from './fake-apiserver-remote.js';
 import { SWITCH_ADDR, until } from './flanneld.js';
 import type { TestBed } from './netns.js';
-
-const run = promisify(execFile);
 
 /** The service account's token (granted the manifest's rules) and the test's own, which may do anything. */
 export const TOKEN = 'flannel-sa-token';
@@ -57,10 +53,8 @@ export async function startFakeApi(bed: TestBed, tmp: string, rules: unknown[], 
 }
 
 /** A pod namespace attached through the conflist; resolves with its one address. */
-export async function addPod(conflist: ConfList, opts: CniRunOptions, bed: TestBed): Promise<string> {
-  await run('ip', ['netns', 'add', opts.netns]);
-  await bed.ip(opts.netns, 'link', 'set', 'lo', 'up');
-  const result = (await cniAdd(conflist, opts)) as { ips: Array<{ address: string }> };
-  if (result.ips.length !== 1) throw new Error(`pod ${opts.netns}: ${result.ips.length} addresses, expected 1`);
-  return result.ips[0]!.address.split('/')[0]!;
+export async function addPod(conflist: ConfList, opts: CniRunOptions): Promise<string> {
+  const addrs = await attachPod(conflist, opts);
+  if (addrs.length !== 1) throw new Error(`pod ${opts.netns}: ${addrs.length} addresses, expected 1`);
+  return addrs[0]!.split('/')[0]!;
 }

@@ -8,7 +8,7 @@ import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { cniAdd, flannelCniPath, type CniRunOptions } from '../../helpers/cni.js';
+import { KUBE_FLANNEL_CONFLIST, attachPod, flannelCniPath, type CniRunOptions } from '../../helpers/cni.js';
 import { startEtcd, type EtcdInstance } from '../../helpers/etcd.js';
 import { FlanneldProcess } from '../../helpers/flanneld.js';
 
@@ -17,15 +17,6 @@ export const UDP_HEALTHZ_PORT = 18494;
 import { TestBed, removeNamespaces } from '../../helpers/netns.js';
 
 const run = promisify(execFile);
-
-export const KUBE_FLANNEL_CONFLIST = {
-  name: 'cbr0',
-  cniVersion: '0.3.1',
-  plugins: [
-    { type: 'flannel', delegate: { hairpinMode: true, isDefaultGateway: true } },
-    { type: 'portmap', capabilities: { portMappings: true } },
-  ],
-};
 
 /**
  * Python for: send a UDP datagram to `to` on a connected socket and print the ICMP error the kernel
@@ -104,10 +95,7 @@ export class Cluster {
   }
 
   async addPod(i: number): Promise<void> {
-    await run('ip', ['netns', 'add', this.pod(i)]);
-    await this.bed.ip(this.pod(i), 'link', 'set', 'lo', 'up');
-    const result = (await cniAdd(KUBE_FLANNEL_CONFLIST, this.cniOpts(i))) as { ips: Array<{ address: string }> };
-    this.podIP.set(i, result.ips[0]!.address.split('/')[0]!);
+    this.podIP.set(i, (await attachPod(KUBE_FLANNEL_CONFLIST, this.cniOpts(i)))[0]!.split('/')[0]!);
   }
 
   /** One ping from pod `from` to `to`; true when it was answered. */

@@ -4,14 +4,8 @@
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { createVxlanBackend } from '../../../backends/vxlan/backend.js';
-import type { VxlanNetwork } from '../../../backends/vxlan/network.js';
-import { openNative } from '../../../native/kernel.js';
-import type { Native } from '../../../native/types.js';
-import { parseIP4, parseIP6 } from '../../../common/ip.js';
 import { TestBed } from '../../helpers/netns.js';
-import { until } from './harness.js';
-import { RecordingLogger } from '../../helpers/recording-logger.js';
+import { startNetnsHost, stopNetnsHosts, until, type NetnsHost } from './harness.js';
 import { MemoryLeaseStore, dualStackConfig } from '../../helpers/memory-store.js';
 
 const run = promisify(execFile);
@@ -20,31 +14,16 @@ describe('vxlan backend, dual stack, in network namespaces @netns', function () 
   this.timeout(60000);
   let bed: TestBed;
   let store: MemoryLeaseStore;
-  const hosts: Array<{ native: Native; network: VxlanNetwork; ac: AbortController; running: Promise<void>; log: RecordingLogger }> = [];
+  const hosts: NetnsHost[] = [];
 
   before(async () => {
     bed = await TestBed.create({ tag: 'v6', hosts: 2, ipv6: true });
     store = new MemoryLeaseStore(dualStackConfig());
-    for (const i of [1, 2]) {
-      const native = openNative({ netns: bed.host(i) });
-      const eth0 = (await native.linkGet('eth0'))!;
-      const v4 = parseIP4(bed.hostAddr(i));
-      const v6 = parseIP6(bed.hostAddr6(i));
-      const extIface = { name: 'eth0', index: eth0.index, mtu: eth0.mtu, ifaceAddr: v4, ifaceV6Addr: v6, extAddr: v4, extV6Addr: v6 };
-      const ac = new AbortController();
-      const log = new RecordingLogger();
-      const be = createVxlanBackend({ store, extIface, logger: log }, native, { reconcileIntervalMs: 500 });
-      const network = (await be.registerNetwork(dualStackConfig(), ac.signal)) as VxlanNetwork;
-      hosts.push({ native, network, ac, running: network.run(ac.signal), log });
-    }
+    for (const i of [1, 2]) hosts.push(await startNetnsHost(bed, i, store, dualStackConfig(), { reconcileIntervalMs: 500 }));
   });
 
   after(async () => {
-    for (const h of hosts) {
-      h.ac.abort();
-      await h.running.catch(() => undefined);
-      await h.native.close();
-    }
+    await stopNetnsHosts(hosts);
     await bed?.destroy();
   });
 

@@ -5,45 +5,22 @@
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { createVxlanBackend } from '../../../backends/vxlan/backend.js';
-import type { VxlanNetwork } from '../../../backends/vxlan/network.js';
-import { openNative } from '../../../native/kernel.js';
-import type { Native } from '../../../native/types.js';
-import { parseIP4 } from '../../../common/ip.js';
 import { TestBed } from '../../helpers/netns.js';
-import { until } from './harness.js';
-import { RecordingLogger } from '../../helpers/recording-logger.js';
+import { startNetnsHost, stopNetnsHosts, until, type NetnsHost } from './harness.js';
 import { MemoryLeaseStore, vxlanNetworkConfig } from '../../helpers/memory-store.js';
 
 const run = promisify(execFile);
 const H3_MAC = '0a:33:33:33:33:33';
 
-interface Host {
-  native: Native;
-  network: VxlanNetwork;
-  ac: AbortController;
-  running: Promise<void>;
-  log: RecordingLogger;
-}
-
 describe('vxlan backend in network namespaces @netns', function () {
   this.timeout(60000);
   let bed: TestBed;
   let store: MemoryLeaseStore;
-  const hosts: Host[] = [];
+  const hosts: NetnsHost[] = [];
   const pods: string[] = [];
 
-  async function startHost(i: number): Promise<Host> {
-    const native = openNative({ netns: bed.host(i) });
-    const eth0 = (await native.linkGet('eth0'))!;
-    const addr = parseIP4(bed.hostAddr(i));
-    const log = new RecordingLogger();
-    const extIface = { name: 'eth0', index: eth0.index, mtu: eth0.mtu, ifaceAddr: addr, ifaceV6Addr: null, extAddr: addr, extV6Addr: null };
-    const be = createVxlanBackend({ store, extIface, logger: log }, native, { reconcileIntervalMs: 600_000, recreateBackoffMs: { initial: 200, max: 1000 } });
-    const ac = new AbortController();
-    const network = (await be.registerNetwork(vxlanNetworkConfig(), ac.signal)) as VxlanNetwork;
-    return { native, network, ac, running: network.run(ac.signal), log };
-  }
+  const startHost = (i: number): Promise<NetnsHost> =>
+    startNetnsHost(bed, i, store, vxlanNetworkConfig(), { reconcileIntervalMs: 600_000, recreateBackoffMs: { initial: 200, max: 1000 } });
 
   /** Host 3 as the reference daemon would leave it, done by hand. */
   async function configureByHand(): Promise<void> {
@@ -73,11 +50,7 @@ describe('vxlan backend in network namespaces @netns', function () {
   });
 
   after(async () => {
-    for (const h of hosts) {
-      h.ac.abort();
-      await h.running.catch(() => undefined);
-      await h.native.close();
-    }
+    await stopNetnsHosts(hosts);
     await bed?.destroy();
   });
 

@@ -2,43 +2,20 @@
 // backend with the option forced "off". The devices' tx checksum offload reads off, again after a device
 // is deleted by hand and recreated, and pods still reach each other across the overlay.
 import { expect } from 'chai';
-import { createVxlanBackend } from '../../../backends/vxlan/backend.js';
-import type { VxlanNetwork } from '../../../backends/vxlan/network.js';
-import { openNative } from '../../../native/kernel.js';
-import type { Native } from '../../../native/types.js';
-import { parseIP4 } from '../../../common/ip.js';
 import { TestBed } from '../../helpers/netns.js';
-import { until } from './harness.js';
-import { RecordingLogger } from '../../helpers/recording-logger.js';
+import { startNetnsHost, stopNetnsHosts, until, type NetnsHost } from './harness.js';
 import { MemoryLeaseStore, vxlanNetworkConfig } from '../../helpers/memory-store.js';
-
-interface Host {
-  native: Native;
-  network: VxlanNetwork;
-  ac: AbortController;
-  running: Promise<void>;
-  log: RecordingLogger;
-}
 
 describe('vxlan TxChecksumOffload "off" in network namespaces @netns', function () {
   this.timeout(60_000);
   const backend = { Type: 'vxlan', TxChecksumOffload: 'off' };
   let bed: TestBed;
   let store: MemoryLeaseStore;
-  const hosts: Host[] = [];
+  const hosts: NetnsHost[] = [];
   const pods: string[] = [];
 
-  async function startHost(i: number): Promise<Host> {
-    const native = openNative({ netns: bed.host(i) });
-    const eth0 = (await native.linkGet('eth0'))!;
-    const addr = parseIP4(bed.hostAddr(i));
-    const log = new RecordingLogger();
-    const extIface = { name: 'eth0', index: eth0.index, mtu: eth0.mtu, ifaceAddr: addr, ifaceV6Addr: null, extAddr: addr, extV6Addr: null };
-    const be = createVxlanBackend({ store, extIface, logger: log }, native, { reconcileIntervalMs: 600_000, recreateBackoffMs: { initial: 100, max: 500 } });
-    const ac = new AbortController();
-    const network = (await be.registerNetwork(vxlanNetworkConfig(backend), ac.signal)) as VxlanNetwork;
-    return { native, network, ac, running: network.run(ac.signal), log };
-  }
+  const startHost = (i: number): Promise<NetnsHost> =>
+    startNetnsHost(bed, i, store, vxlanNetworkConfig(backend), { reconcileIntervalMs: 600_000, recreateBackoffMs: { initial: 100, max: 500 } });
   const ping = async (from: number, to: string): Promise<boolean> => bed.exec(pods[from - 1]!, ['ping', '-c', '1', '-W', '2', to]).then(() => true, () => false);
 
   before(async () => {
@@ -50,11 +27,7 @@ describe('vxlan TxChecksumOffload "off" in network namespaces @netns', function 
   });
 
   after(async () => {
-    for (const h of hosts) {
-      h.ac.abort();
-      await h.running.catch(() => undefined);
-      await h.native.close();
-    }
+    await stopNetnsHosts(hosts);
     await bed?.destroy();
   });
 

@@ -23,7 +23,7 @@ import { formatIP4, formatIP6 } from '../../common/ip.js';
 import type { Native } from '../../native/types.js';
 import type { WireGuard } from '../../native/wg-types.js';
 import type { NetworkConfig } from '../../subnet-lease/config.js';
-import type { Lease, LeaseAttrs } from '../../subnet-lease/lease.js';
+import { hasIPv4, type Lease, type LeaseAttrs } from '../../subnet-lease/lease.js';
 import { WireguardConfigError, parseWireguardConfig, type WireguardConfig } from './config.js';
 import type { DeviceSpec } from './device.js';
 import { keyFilePath, loadOrCreateKey } from './key.js';
@@ -82,7 +82,7 @@ export function createWireguardBackend(ctx: BackendContext, native: Native, wg: 
         checkIntervalMs: opts.checkIntervalMs,
       });
       await network.prepare();
-      ctx.logger.info(`wireguard: ${devicesFor(peers).join(', ')} up, MTU ${mtu}, our address ${formatIP4(lease.subnet.ip)}${lease.ipv6Subnet ? ` and ${formatIP6(lease.ipv6Subnet.ip)}` : ''}`);
+      ctx.logger.info(`wireguard: ${devicesFor(peers).join(', ')} up, MTU ${mtu}, our address ${[...(hasIPv4(lease) ? [formatIP4(lease.subnet.ip)] : []), ...(lease.ipv6Subnet ? [formatIP6(lease.ipv6Subnet.ip)] : [])].join(' and ')}`);
       return network;
     },
   };

@@ -194,6 +194,38 @@ describe('wireguard backend on the fake kernel', () => {
     expect(err).to.be.instanceOf(WireguardConfigError);
     expect((err as WireguardConfigError).field).to.equal('EnableIPv6');
   });
+
+  it('IPv6-only: one peer per remote host on flannel-wg-v6, although every such lease has 0.0.0.0/0', async () => {
+    const native = new FakeNative();
+    const eth0 = native.addTestLink({ name: 'eth0', kind: 'veth', mtu: 1500 });
+    await native.addrAdd({ ifindex: eth0.index, address: 'fd00::1', prefixLen: 64 });
+    const wg = new FakeWireGuard(native);
+    const store = new ScriptedStore('0.0.0.0/0', 'fd00:10:244:1::/64');
+    const ext: ExternalInterface = { name: 'eth0', index: eth0.index, mtu: 1500, ifaceAddr: 0, ifaceV6Addr: parseIP6('fd00::1'), extAddr: 0, extV6Addr: parseIP6('fd00::1') };
+    const backend = createWireguardBackend({ store, extIface: ext, logger: new RecordingLogger() }, native, wg, { keyFile: join(dir, 'wgkey'), checkIntervalMs: 3_600_000 });
+    const ac = new AbortController();
+    const config = '{"EnableIPv4":false,"EnableIPv6":true,"IPv6Network":"fd00:10:244::/56","Backend":{"Type":"wireguard"}}';
+    const network = await backend.registerNetwork(checkNetworkConfig(parseNetworkConfig(config)), ac.signal);
+    const running = network.run(ac.signal);
+    const v6only = (n: number): Lease => {
+      const l = lease('0.0.0.0/0', '0.0.0.0', 'wireguard', { subnet: `fd00:10:244:${n}::/64`, publicIP: `fd00::${n}` });
+      l.attrs.backendV6Data = { PublicKey: key(n), Port: 51821 };
+      return l;
+    };
+    const peers = async (): Promise<string[]> => ((await wg.getDevice('flannel-wg-v6'))?.peers ?? []).map((p) => `${p.allowedIPs.join(',')} ${p.endpoint}`).sort();
+    try {
+      store.push(added(v6only(2)), added(v6only(3)));
+      await store.drained();
+      expect(await peers()).to.deep.equal(['fd00:10:244:2::/64 [fd00::2]:51821', 'fd00:10:244:3::/64 [fd00::3]:51821']);
+      expect(await wg.getDevice('flannel-wg')).to.equal(null);
+      store.push(removed(v6only(2)));
+      await store.drained();
+      expect(await peers()).to.deep.equal(['fd00:10:244:3::/64 [fd00::3]:51821']);
+    } finally {
+      ac.abort();
+      await running;
+    }
+  });
 });
 
 describe('wireguard: peers per Mode (peers.ts)', () => {

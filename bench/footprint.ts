@@ -52,6 +52,21 @@ async function idleFlanneld(): Promise<number> {
   }
 }
 
+/**
+ * What the Node built-ins an etcd-mode daemon no longer loads would cost it (README, "Dependencies"):
+ * each imported on top of those it does load (node:net, child_process, fs/promises).
+ */
+async function builtinCosts(): Promise<void> {
+  const base = "await import('node:net'); await import('node:child_process'); await import('node:fs/promises')";
+  const baseRss = await nodeRss(LAUNCHER_FLAGS, base);
+  const costs: string[] = [];
+  for (const mod of ['node:http2', 'node:http', 'node:crypto']) {
+    const rss = await nodeRss(LAUNCHER_FLAGS, `${base}; await import('${mod}')`);
+    costs.push(`${mod} +${(rss - baseRss).toFixed(1)}`);
+  }
+  console.log(`footprint: built-ins etcd mode does not load, each over a bare node with node:net, child_process and fs/promises (${baseRss.toFixed(1)} MiB): ${costs.join(', ')} MiB`);
+}
+
 export async function benchFootprint(): Promise<Row[]> {
   const idle = await idleFlanneld();
   const bare = await nodeRss(LAUNCHER_FLAGS, 'void 0');
@@ -74,5 +89,6 @@ export async function benchFootprint(): Promise<Row[]> {
     console.log(`footprint: a bare node that imports ${what}: ${rss.toFixed(1)} MiB (node:net alone: ${floor.toFixed(1)} MiB)`);
     rows.push({ what: `RSS of a bare node that imports ${what}`, ours: `${rss.toFixed(1)} MiB`, baseline: `bare node: ${bare.toFixed(1)} MiB; with node:net: ${floor.toFixed(1)} MiB`, goal: '' });
   }
+  await builtinCosts();
   return rows;
 }

@@ -4,7 +4,7 @@
 // http1.ts over node:net rather than node:http, which etcd mode would load for this alone.
 import type { Logger } from '../common/log.js';
 import { FatalError } from './errors.js';
-import { Http1Server, type Http1Answer, type Http1Limits, type Http1Request } from './http1.js';
+import { Http1Server, type Http1Answer, type Http1Request } from './http1.js';
 import { METRICS_CONTENT_TYPE, type MetricsRegistry } from './metrics.js';
 
 export interface HealthOptions {
@@ -18,8 +18,6 @@ export interface HealthOptions {
   /** /status: the daemon's state as JSON (flanneld status reads it); 404 when absent. */
   status?: () => unknown;
   logger: Logger;
-  /** Timeouts and the head size limit (tests make them short); http1.ts's defaults otherwise. */
-  limits?: Http1Limits;
 }
 
 const TEXT = 'text/plain; charset=utf-8';
@@ -34,7 +32,7 @@ export class HealthServer {
   /** Listens; rejects with FatalError when the address cannot be bound. Calling it twice is a no-op. */
   async start(): Promise<void> {
     if (this.server) return;
-    const server = new Http1Server((req) => this.handle(req), this.o.limits);
+    const server = new Http1Server((req) => this.handle(req));
     const address = this.o.host.includes(':') ? `[${this.o.host}]:${this.o.port}` : `${this.o.host}:${this.o.port}`;
     this.o.logger.info(`Start healthz server on ${address}`);
     await server.listen(this.o.port, this.o.host).catch((e: Error) => {

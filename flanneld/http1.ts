@@ -1,6 +1,6 @@
 // A small HTTP/1.1 server over node:net for the health port: requests in, one synchronous answer each.
-// node:http is not loaded in etcd mode for this (it was 0.7 MiB of an idle daemon's 50 MiB, measured
-// with the launcher's flags). What a health port meets is served as Go's net/http would: any method,
+// node:http is not loaded in etcd mode for this (what it would cost: `npm run bench -- --only footprint`,
+// README "Dependencies"). What a health port meets is served as Go's net/http would: any method,
 // keep-alive for HTTP/1.1 (Prometheus and kubelet reuse connections), pipelined requests answered in
 // order, request bodies read past, HEAD without a body. What it refuses gets the status Go gives and
 // the connection closed: a malformed request line or header (400), a head over `maxHeadBytes` (431),
@@ -151,19 +151,27 @@ export class Http1Server {
   }
 
   private serve(socket: net.Socket): void {
-    this.sockets.add(socket);
-    socket.on('close', () => this.sockets.delete(socket));
-    socket.on('error', () => socket.destroy());
-    socket.setNoDelay(true);
-    socket.setTimeout(this.limits.idleMs, () => socket.destroy());
     let buf: Buffer = Buffer.alloc(0);
+    /** Runs while part of a request is here: the rest of its head must follow within headMs. */
     let headTimer: NodeJS.Timeout | null = null;
+    const stopHeadTimer = (): void => {
+      if (headTimer) clearTimeout(headTimer);
+      headTimer = null;
+    };
     let done = false;
     const finish = (answer: Buffer): void => {
       done = true;
-      if (headTimer) clearTimeout(headTimer);
+      stopHeadTimer();
       socket.end(answer);
     };
+    this.sockets.add(socket);
+    socket.on('close', () => {
+      this.sockets.delete(socket);
+      stopHeadTimer();
+    });
+    socket.on('error', () => socket.destroy());
+    socket.setNoDelay(true);
+    socket.setTimeout(this.limits.idleMs, () => socket.destroy());
     /** Body bytes of the last request still to come: read past, not kept. */
     let skip = 0;
     socket.on('data', (chunk: Buffer) => {
@@ -180,21 +188,13 @@ export class Http1Server {
         if (p.kind === 'bad') return finish(encode(p.answer, false, true));
         skip = Math.max(0, p.length - buf.length);
         buf = buf.subarray(Math.min(p.length, buf.length));
-        if (headTimer) clearTimeout(headTimer);
-        headTimer = null;
+        stopHeadTimer();
         const answer = encode(this.handler(p.req), p.req.method === 'HEAD', p.close);
         if (p.close) return finish(answer);
         socket.write(answer);
       }
-      // Part of a request is here: the rest of its head must follow soon.
-      if (buf.length > 0 && !headTimer) headTimer = setTimeout(() => socket.destroy(), this.limits.headMs);
-      if (buf.length === 0 && headTimer) {
-        clearTimeout(headTimer);
-        headTimer = null;
-      }
-    });
-    socket.on('close', () => {
-      if (headTimer) clearTimeout(headTimer);
+      if (buf.length === 0) stopHeadTimer();
+      else headTimer ??= setTimeout(() => socket.destroy(), this.limits.headMs);
     });
   }
 }

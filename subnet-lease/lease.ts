@@ -60,6 +60,14 @@ export function isSameLease(l: SubnetPair, own: SubnetPair): boolean {
   return !hasIPv4(l) && own.ipv6Subnet !== null && l.ipv6Subnet !== null && l.ipv6Subnet.equals(own.ipv6Subnet);
 }
 
+/**
+ * The key of a lease among others of the same network (a backend's peer map): its IPv4 subnet, or its
+ * IPv6 subnet in an IPv6-only lease (every one of those has 0.0.0.0/0).
+ */
+export function leaseKey(l: SubnetPair): string {
+  return !hasIPv4(l) && l.ipv6Subnet ? l.ipv6Subnet.toString() : l.subnet.toString();
+}
+
 /** The lease's subnets as text: `10.244.1.0/24`, `10.244.1.0/24 fd00::/64` or (IPv6-only) `fd00::/64`. */
 export function describeSubnets(l: SubnetPair): string {
   if (!hasIPv4(l)) return l.ipv6Subnet ? l.ipv6Subnet.toString() : l.subnet.toString();

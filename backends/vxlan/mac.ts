@@ -2,7 +2,7 @@
 // net.ParseMAC accepts for 6-byte addresses.
 import { closeSync, openSync, readSync } from 'node:fs';
 
-/** Six bytes from the kernel's random pool (node:crypto's randomBytes would load 0.9 MiB of crypto for them). */
+/** Six bytes from the kernel's random pool: node:crypto's randomBytes would load all of node:crypto for them (README, "Dependencies"). */
 function randomSix(): Buffer {
   const b = Buffer.alloc(6);
   const fd = openSync('/dev/urandom', 'r');

@@ -9,13 +9,13 @@
 // safety net: every few minutes, after a notification overflow, and for entries nobody wants.
 import type { Network } from '../backend.js';
 import type { EntryEvent, LinkEvent } from '../../native/types.js';
-import type { Lease, LeaseEvent } from '../../subnet-lease/lease.js';
+import { leaseKey, type Lease, type LeaseEvent } from '../../subnet-lease/lease.js';
 import { type Entry, describeEntry, entryFamily } from './entries.js';
 import { type FamilyDevice, recreateDevice, reconfigureAddress } from './family-device.js';
 import { planPass } from './full-pass.js';
 import { PeerGroups } from './groups.js';
 import type { Group } from './owners.js';
-import { type Peer, peerKey } from './peers.js';
+import type { Peer } from './peers.js';
 import { logIgnored, logPeers, peerGroups, toPeers } from './peer-batch.js';
 import { installGroups, removeEntries } from './programmer.js';
 import { damagedKey } from './repair.js';
@@ -87,7 +87,7 @@ export class VxlanNetwork implements Network {
     this.lease = lease;
     void this.serial(async () => {
       for (const dev of this.d.devices) await reconfigureAddress(this.d.native, dev, lease, this.d.logger);
-      const mine = this.peers.get(peerKey(lease));
+      const mine = this.peers.get(leaseKey(lease));
       if (mine) await this.handleBatch([{ type: 'removed', lease: mine.lease }]);
     });
   }
@@ -229,8 +229,8 @@ export class VxlanNetwork implements Network {
   /** Applies a batch of lease events: the last event per subnet wins; deletions go before additions. */
   private async handleBatch(events: readonly LeaseEvent[]): Promise<void> {
     const latest = new Map<string, LeaseEvent>();
-    for (const e of events) latest.set(peerKey(e.lease), e);
-    latest.delete(peerKey(this.lease));
+    for (const e of events) latest.set(leaseKey(e.lease), e);
+    latest.delete(leaseKey(this.lease));
     const adds = [...latest.values()].filter((e) => e.type === 'added').map((e) => e.lease);
     const next = await toPeers(this.d.native, adds, this.d.devices.map((x) => x.family), this.d.config.directRouting);
     logIgnored(this.d.logger, next.ignored);

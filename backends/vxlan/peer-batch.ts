@@ -3,11 +3,11 @@
 // and `flanneld diagnose` (wanted.ts) both go through here, so they cannot disagree. Also the log lines
 // of a batch.
 import type { Native } from '../../native/types.js';
-import type { Lease } from '../../subnet-lease/lease.js';
+import { leaseKey, type Lease } from '../../subnet-lease/lease.js';
 import type { Logger } from '../../common/log.js';
 import type { Group } from './owners.js';
 import { logPeerChanges } from '../peer-log.js';
-import { type Family, type Peer, directReachability, groupKey, peerEntries, peerFamilies, peerKey } from './peers.js';
+import { type Family, type Peer, directReachability, groupKey, peerEntries, peerFamilies } from './peers.js';
 
 export interface PeerBatch {
   /** Usable leases as peers, by subnet key. */
@@ -22,7 +22,7 @@ export async function toPeers(native: Native, leases: readonly Lease[], families
   for (const lease of leases) {
     const fams = peerFamilies(lease, families);
     if (typeof fams === 'string') out.ignored.push({ lease, why: fams });
-    else out.peers.set(peerKey(lease), { key: peerKey(lease), lease, families: fams });
+    else out.peers.set(leaseKey(lease), { key: leaseKey(lease), lease, families: fams });
   }
   if (!directRouting) return out;
   const pfs = [...out.peers.values()].flatMap((p) => p.families);

@@ -27,9 +27,6 @@ export interface Peer {
   families: PeerFamily[];
 }
 
-export function peerKey(lease: Lease): string {
-  return lease.subnet.prefixLen > 0 || !lease.ipv6Subnet ? lease.subnet.toString() : lease.ipv6Subnet.toString();
-}
 
 /**
  * The families of `lease` this host can serve (those in `families` for which the lease carries data),

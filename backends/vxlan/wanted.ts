@@ -2,9 +2,9 @@
 // daemon such as `flanneld diagnose`: the same toPeers and peerGroups the running network calls. It
 // writes nothing.
 import type { Native } from '../../native/types.js';
-import type { Lease } from '../../subnet-lease/lease.js';
+import { leaseKey, type Lease } from '../../subnet-lease/lease.js';
 import type { Entry } from './entries.js';
-import { type Family, peerKey } from './peers.js';
+import type { Family } from './peers.js';
 import { type PeerBatch, peerGroups, toPeers } from './peer-batch.js';
 
 /** One wanted entry and the lease it serves. */
@@ -31,7 +31,7 @@ export async function wantedEntries(
   devices: ReadonlyArray<{ family: Family; ifindex: number }>,
   directRouting: boolean,
 ): Promise<WantedEntries> {
-  const others = leases.filter((l) => peerKey(l) !== peerKey(own));
+  const others = leases.filter((l) => leaseKey(l) !== leaseKey(own));
   const batch = await toPeers(native, others, devices.map((d) => d.family), directRouting);
   const entries = [...batch.peers.values()].flatMap((p) => peerGroups(p, devices).flatMap((g) => g.entries.map((entry) => ({ entry, lease: p.lease }))));
   return { entries, ignored: batch.ignored };

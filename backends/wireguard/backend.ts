@@ -82,7 +82,8 @@ export function createWireguardBackend(ctx: BackendContext, native: Native, wg: 
         checkIntervalMs: opts.checkIntervalMs,
       });
       await network.prepare();
-      ctx.logger.info(`wireguard: ${devicesFor(peers).join(', ')} up, MTU ${mtu}, our address ${[...(hasIPv4(lease) ? [formatIP4(lease.subnet.ip)] : []), ...(lease.ipv6Subnet ? [formatIP6(lease.ipv6Subnet.ip)] : [])].join(' and ')}`);
+      const ours = [hasIPv4(lease) ? formatIP4(lease.subnet.ip) : '', lease.ipv6Subnet ? formatIP6(lease.ipv6Subnet.ip) : ''].filter((a) => a !== '');
+      ctx.logger.info(`wireguard: ${devicesFor(peers).join(', ')} up, MTU ${mtu}, our address ${ours.join(' and ')}`);
       return network;
     },
   };

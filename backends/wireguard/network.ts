@@ -10,7 +10,7 @@ import type { Logger } from '../../common/log.js';
 import { SerialQueue } from '../../common/serial.js';
 import type { Native } from '../../native/types.js';
 import type { WgLostEvent, WgPeerConfig, WgPeerState, WireGuard } from '../../native/wg-types.js';
-import { describeLease, hasIPv4, isSameLease, type Lease, type LeaseEvent } from '../../subnet-lease/lease.js';
+import { describeLease, isSameLease, leaseKey, type Lease, type LeaseEvent } from '../../subnet-lease/lease.js';
 import type { LeaseStore } from '../../subnet-lease/store.js';
 import { logPeerChanges } from '../peer-log.js';
 import { ensureDevice, type DeviceSpec } from './device.js';
@@ -135,11 +135,6 @@ export class WireguardNetwork implements Network {
       total: want.size,
     });
   }
-}
-
-/** A remote host's key in `leases`: its IPv4 subnet, or its IPv6 subnet when IPv6-only (all of those have 0.0.0.0/0). */
-function leaseKey(lease: Lease): string {
-  return hasIPv4(lease) || !lease.ipv6Subnet ? lease.subnet.toString() : lease.ipv6Subnet.toString();
 }
 
 function samePeer(have: WgPeerState | undefined, want: WgPeerConfig): boolean {

@@ -5,7 +5,7 @@ import { underlayProbeTargets, type BackendModule, type ProbeTargetOf } from '..
 import { familyOfIP } from '../../common/ip.js';
 import type { Logger } from '../../common/log.js';
 import type { NetworkConfig } from '../../subnet-lease/config.js';
-import { hasIPv4, publicAddress, type Lease, type LeaseEvent } from '../../subnet-lease/lease.js';
+import { leaseKey, publicAddress, type Lease, type LeaseEvent } from '../../subnet-lease/lease.js';
 import type { EchoResult } from '../../native/icmp.js';
 import { PeerProber, type PeerStatus, type PeerTarget } from './prober.js';
 import type { ProbeClock } from './pacing.js';
@@ -44,7 +44,7 @@ export class PeerProbes {
   /** Follows a batch of lease events (other hosts' leases only). */
   apply(events: readonly LeaseEvent[]): void {
     for (const e of events) {
-      const key = peerKey(e.lease);
+      const key = leaseKey(e.lease);
       if (e.type === 'removed') {
         this.prober.delete(key);
         continue;
@@ -106,7 +106,3 @@ export class PeerProbes {
   }
 }
 
-/** A peer's identity: its IPv4 subnet, or its IPv6 subnet in an IPv6-only lease. */
-export function peerKey(lease: Lease): string {
-  return !hasIPv4(lease) && lease.ipv6Subnet ? lease.ipv6Subnet.toString() : lease.subnet.toString();
-}

@@ -51,8 +51,8 @@ export class GrpcCall extends EventEmitter implements StreamHandler {
   private gotResponse = false;
   private finished = false;
 
-  /** `open` starts the HTTP/2 stream with this call as its handler; `onClose` runs when the stream is over. */
-  constructor(open: (handler: StreamHandler) => H2Stream, private readonly onClose: () => void) {
+  /** `open` starts the HTTP/2 stream with this call as its handler. */
+  constructor(open: (handler: StreamHandler) => H2Stream) {
     super();
     this.stream = open(this);
   }
@@ -83,7 +83,6 @@ export class GrpcCall extends EventEmitter implements StreamHandler {
     // A status that already came (trailers, then a reset) says more than the connection's failure.
     if (end.error !== undefined) this.finish(this.status instanceof GrpcError ? this.status : new GrpcError(Status.UNAVAILABLE, end.error));
     else this.finish(this.closeStatus(end.reset));
-    this.onClose();
   }
 
   private closeStatus(rst: number | undefined): GrpcError | 'ok' {
@@ -140,7 +139,6 @@ function httpStatusToGrpc(http: number): Status {
  */
 export class GrpcChannel {
   private session: H2Session | null = null;
-  private readonly active = new WeakMap<H2Session, number>();
   private readonly pings = new WeakMap<H2Session, Promise<boolean>>();
   private closed = false;
   private readonly url: URL;
@@ -160,9 +158,8 @@ export class GrpcChannel {
     if (this.closed) throw new GrpcError(Status.CANCELLED, 'channel closed');
     if (this.session?.usable) return this.session;
     const scheme = this.tls ? 'https' : 'http';
+    // The session keeps the process alive only while a call runs on it.
     const session: H2Session = new H2Session(connectSocket(this.url, this.tls), { scheme, authority: this.url.host }, () => this.drop(session));
-    // An idle connection must not keep the process alive (calls ref it while they run).
-    session.unref();
     this.session = session;
     return session;
   }
@@ -175,24 +172,13 @@ export class GrpcChannel {
   call(path: string, metadata: Record<string, string>): GrpcCall {
     const session = this.connect();
     const fields: HeaderField[] = [['content-type', 'application/grpc'], ['te', 'trailers'], ...Object.entries(metadata)];
-    // The connection holds the process alive only while a call runs on it.
-    const release = (): void => {
-      const left = (this.active.get(session) ?? 1) - 1;
-      if (left > 0) return void this.active.set(session, left);
-      this.active.delete(session);
-      session.unref();
-    };
-    let call: GrpcCall;
     try {
-      call = new GrpcCall((handler) => session.request('POST', path, fields, handler), release);
+      return new GrpcCall((handler) => session.request('POST', path, fields, handler));
     } catch (e) {
       // A connection that is going away refuses new streams: the next call opens another.
       this.reset();
       throw new GrpcError(Status.UNAVAILABLE, (e as Error).message);
     }
-    if (this.active.get(session) === undefined) session.ref();
-    this.active.set(session, (this.active.get(session) ?? 0) + 1);
-    return call;
   }
 
   /** One request, one response, within `timeoutMs` (connecting included); GrpcError otherwise. */

@@ -47,6 +47,8 @@ export class H2Session implements StreamOwner {
     private readonly onGone: () => void,
   ) {
     socket.setNoDelay(true);
+    // An idle connection does not keep the process alive; a stream open or queued does (see holdWhileBusy).
+    socket.unref();
     socket.on('data', (chunk: Buffer) => this.receive(chunk));
     socket.on('error', (e: Error) => this.fail(e.message));
     socket.on('close', () => this.fail('connection closed before the call ended'));
@@ -68,6 +70,7 @@ export class H2Session implements StreamOwner {
     const fields: HeaderField[] = [[':method', method], [':scheme', this.pseudo.scheme], [':authority', this.pseudo.authority], [':path', path], ...headers];
     const stream = new H2Stream(this, fields, handler);
     this.queued.push(stream);
+    this.holdWhileBusy();
     this.openQueued();
     return stream;
   }
@@ -84,12 +87,10 @@ export class H2Session implements StreamOwner {
     });
   }
 
-  /** Whether the open socket keeps the process alive. */
-  ref(): void {
-    this.socket.ref();
-  }
-  unref(): void {
-    this.socket.unref();
+  /** The socket keeps the process alive while a stream is open or queued, and not once it is idle. */
+  private holdWhileBusy(): void {
+    if (this.streams.size + this.queued.length > 0) this.socket.ref();
+    else this.socket.unref();
   }
 
   /** Closes the connection at once; open streams fail with `why`. Safe to call twice. */
@@ -155,6 +156,7 @@ export class H2Session implements StreamOwner {
     s.closed = true;
     if (s.id === 0) this.queued.splice(this.queued.indexOf(s), 1);
     else this.streams.delete(s.id);
+    this.holdWhileBusy();
     if (later) process.nextTick(() => s.handler.close(end));
     else s.handler.close(end);
     if (this.goingAway && this.streams.size === 0) this.socket.end();
